@@ -1,0 +1,113 @@
+"""A small synthetic math prompt set in verl's RL parquet format (no download).
+
+Problems are multi-digit additions, subtractions and products with integer answers, in the same
+prompt/answer format as the real math data (chat-list prompt from a template in
+``recipe/laser/templates.py``, ``reward_model.ground_truth`` a string). Used by the tiny CPU preset
+and by tests.
+
+    python data_prep/synthetic_arithmetic.py --out-dir data/synthetic_arith --train 256 --test 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recipe.laser.templates import get_template  # noqa: E402
+
+DATA_SOURCE = "synthetic_arithmetic"
+OPERATIONS = ("+", "-", "*")
+
+
+def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
+    """One (problem text, integer answer as a string)."""
+    op = rng.choice(OPERATIONS)
+    digits_a, digits_b = rng.randint(1, max_digits), rng.randint(1, max_digits)
+    if op == "*":  # keep products small enough for a tiny model
+        digits_b = 1
+    a = rng.randint(10 ** (digits_a - 1) if digits_a > 1 else 0, 10**digits_a - 1)
+    b = rng.randint(10 ** (digits_b - 1) if digits_b > 1 else 0, 10**digits_b - 1)
+    answer = {"+": a + b, "-": a - b, "*": a * b}[op]
+    return f"What is {a} {op} {b}?", str(answer)
+
+
+def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exclude: set[str] = frozenset()):
+    """verl RL rows; problems in ``exclude`` are skipped so that train and test never overlap."""
+    tmpl = get_template(template)
+    rng = random.Random(f"{seed}-{split}")
+    rows, seen = [], set(exclude)
+    while len(rows) < n:
+        problem, answer = make_problem(rng, max_digits)
+        if problem in seen:
+            continue
+        seen.add(problem)
+        rows.append(
+            {
+                "data_source": DATA_SOURCE,
+                "prompt": tmpl.messages(problem),
+                "ability": "math",
+                "reward_model": {"style": "rule", "ground_truth": answer},
+                "extra_info": {
+                    "split": split,
+                    "index": len(rows),
+                    "source_id": f"{split}-{len(rows)}",
+                    "problem": problem,
+                    "template": template,
+                },
+            }
+        )
+    return rows, seen
+
+
+def write_synthetic_arithmetic(
+    out_dir: str | Path,
+    n_train: int = 256,
+    n_test: int = 64,
+    seed: int = 0,
+    template: str = "qwen_boxed",
+    max_digits: int = 2,
+    force: bool = False,
+) -> dict[str, Path]:
+    """Write ``train.parquet`` and ``test.parquet``; skip files that exist unless ``force``."""
+    import pandas as pd
+
+    out = Path(out_dir)
+    paths = {"train": out / "train.parquet", "test": out / "test.parquet"}
+    if all(p.is_file() for p in paths.values()) and not force:
+        return paths
+    out.mkdir(parents=True, exist_ok=True)
+    train, seen = make_rows(n_train, "train", seed, template, max_digits)
+    test, _ = make_rows(n_test, "test", seed, template, max_digits, exclude=seen)
+    for split, rows in (("train", train), ("test", test)):
+        tmp = paths[split].with_suffix(".parquet.tmp")
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        tmp.replace(paths[split])  # atomic: a crash never leaves a half-written parquet
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--train", type=int, default=256, help="training problems")
+    parser.add_argument("--test", type=int, default=64, help="held-out problems")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--template", default="qwen_boxed")
+    parser.add_argument("--max-digits", type=int, default=2)
+    parser.add_argument("--force", action="store_true", help="rewrite existing files")
+    args = parser.parse_args(argv)
+    existed = (Path(args.out_dir) / "train.parquet").is_file()
+    paths = write_synthetic_arithmetic(
+        args.out_dir, args.train, args.test, args.seed, args.template, args.max_digits, args.force
+    )
+    state = "exist, kept" if existed and not args.force else "written"
+    print(f"synthetic arithmetic {state}: {paths['train']} ({args.train} rows), {paths['test']} ({args.test} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Small, version-checked adaptations of the released verl (PyPI) that the recipe cannot reach
+through verl's own seams.
+
+Nothing here is applied by importing this package. Each sub-module is opt-in:
+
+- ``verl_patches.cpu``: run verl's real trainer on a machine without an accelerator (CPU platform,
+  gloo, FSDP2 on CPU, an "hf" rollout backend). Loaded in every Ray process through verl's own
+  plugin hook: ``VERL_USE_EXTERNAL_MODULES=verl_patches.cpu`` (``run_laser.sh`` sets it for the CPU
+  presets only).
+
+Every patch names the verl function it replaces or wraps, and ``tests/test_verl_patches_on_cpu.py``
+fails if the verl internal it relies on moves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Callable
+
+SUPPORTED_VERL_VERSIONS = ("0.9.1",)
+
+
+class VerlVersionError(RuntimeError):
+    pass
+
+
+def installed_verl_version() -> str:
+    try:
+        return version("verl")
+    except PackageNotFoundError:  # a source checkout on sys.path
+        import verl
+
+        return verl.__version__
+
+
+def check_verl_version(what: str) -> str:
+    """Refuse to patch a verl these patches were not written against."""
+    found = installed_verl_version()
+    if found not in SUPPORTED_VERL_VERSIONS:
+        raise VerlVersionError(
+            f"{what} was written against verl {', '.join(SUPPORTED_VERL_VERSIONS)} but verl {found} is installed. "
+            "Install the pinned version (recipe/laser/REQUIRED_VERL.txt) or re-check each patch against the new "
+            "verl and extend SUPPORTED_VERL_VERSIONS."
+        )
+    return found
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    """Runs registered hooks right after a named module finishes executing."""
+
+    def __init__(self):
+        self.hooks: dict[str, list[Callable]] = {}
+        self._busy: set[str] = set()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.hooks or fullname in self._busy:
+            return None
+        self._busy.add(fullname)
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._busy.discard(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, hooks = spec.loader, self.hooks
+
+        class _Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                for hook in hooks.pop(fullname, []):
+                    hook(module)
+
+        spec.loader = _Loader()
+        return spec
+
+
+_finder = _PostImportFinder()
+
+
+def when_imported(module_name: str, hook: Callable) -> None:
+    """Call ``hook(module)`` once ``module_name`` is imported (at once if it already is).
+
+    Lets a patch touch a verl module without importing it early (verl's plugin modules run inside
+    ``import verl``, before most of verl exists)."""
+    if module_name in sys.modules:
+        hook(sys.modules[module_name])
+        return
+    _finder.hooks.setdefault(module_name, []).append(hook)
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
