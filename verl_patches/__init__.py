@@ -3,9 +3,9 @@ through verl's own seams.
 
 Nothing here is applied by importing this package. Each sub-module is opt-in:
 
-- ``verl_patches.cpu``: run verl's real trainer on a machine without an accelerator (CPU platform,
+- ``verl_patches.cpu.plugin``: run verl's real trainer on a machine without an accelerator (CPU platform,
   gloo, FSDP2 on CPU, an "hf" rollout backend). Loaded in every Ray process through verl's own
-  plugin hook: ``VERL_USE_EXTERNAL_MODULES=verl_patches.cpu`` (``run_laser.sh`` sets it for the CPU
+  plugin hook: ``VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin`` (``run_laser.sh`` sets it for the CPU
   presets only).
 
 Every patch names the verl function it replaces or wraps, and ``tests/test_verl_patches_on_cpu.py``

@@ -87,6 +87,7 @@ class HFRolloutServer:
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_token_id = int(pad if pad is not None else self.eos_token_ids[0])
         torch.manual_seed(int(getattr(config, "seed", 0) or 0) + replica_rank)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Request] | None = None
         self._worker: asyncio.Task | None = None
 
@@ -114,9 +115,10 @@ class HFRolloutServer:
             )
         if max_tokens < 1:
             raise ValueError(f"prompt of {len(prompt_ids)} tokens leaves no room to generate")
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.get_running_loop().create_task(self._serve())
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first request, or a new event loop: (re)start the batcher here
+            self._loop, self._queue = loop, asyncio.Queue()
+            self._worker = loop.create_task(self._serve())
         request = _Request(
             prompt_ids=[int(t) for t in prompt_ids],
             max_tokens=int(max_tokens),

@@ -10,6 +10,9 @@ DATA_DIR=${DATA_DIR:-$REPO_DIR/data/synthetic_arith}
 TRAIN_FILE=${TRAIN_FILE:-$DATA_DIR/train.parquet}
 VAL_FILE=${VAL_FILE:-$DATA_DIR/test.parquet}
 CKPT_DIR=${CKPT_DIR:-$REPO_DIR/checkpoints/$PRESET}
+METRICS_FILE=${METRICS_FILE:-$CKPT_DIR/metrics.jsonl}    # one JSON line of metrics per step
+REWARD_FN_PATH=${REWARD_FN_PATH:-$REPO_DIR/recipe/laser/reward.py}
+REWARD_FN_NAME=${REWARD_FN_NAME:-compute_score}
 # -- sizes -----------------------------------------------------------------------------------------
 NGPUS=${NGPUS:-1}                     # logical GPUs = training processes on this host
 TRAIN_PROMPTS_PER_STEP=${TRAIN_PROMPTS_PER_STEP:-4}
@@ -17,13 +20,16 @@ N_RESPONSES=${N_RESPONSES:-4}
 MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-64}
 MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-32}
 TOTAL_STEPS=${TOTAL_STEPS:-4}
+SAVE_FREQ=${SAVE_FREQ:--1}            # -1: no checkpoint; N: every N steps (and at the end), with an HF export
 LR=${LR:-1e-4}
 USE_V1_TRAINER=${USE_V1_TRAINER:-True}
 
-# -- the CPU path: verl_patches.cpu loaded in every process -----------------------------------------
-export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu
+# -- the CPU path: verl_patches.cpu.plugin loaded in every process -----------------------------------------
+export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin
 export VERL_PLATFORM=cpu
 export TOKENIZERS_PARALLELISM=false
+export VERL_FILE_LOGGER_PATH=$METRICS_FILE
+mkdir -p "$(dirname "$METRICS_FILE")"
 
 # -- offline model and data (skipped when present) ---------------------------------------------------
 if [ ! -f "$MODEL_PATH/config.json" ]; then
@@ -63,6 +69,8 @@ PRESET_ARGS=(
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=$((TRAIN_PROMPTS_PER_STEP * N_RESPONSES))
     actor_rollout_ref.rollout.agent.num_workers=1
     reward.num_workers=1
+    reward.custom_reward_function.path="$REWARD_FN_PATH"
+    reward.custom_reward_function.name=$REWARD_FN_NAME
     trainer.device=cpu
     trainer.use_v1=$USE_V1_TRAINER
     trainer.nnodes=1
@@ -70,8 +78,9 @@ PRESET_ARGS=(
     trainer.total_training_steps=$TOTAL_STEPS
     trainer.val_before_train=False
     trainer.test_freq=-1
-    trainer.save_freq=-1
-    trainer.logger=[console]
+    trainer.save_freq=$SAVE_FREQ
+    actor_rollout_ref.actor.checkpoint.save_contents=[model,optimizer,extra,hf_model]
+    trainer.logger=[console,file]
     trainer.project_name=laser-verl
     trainer.experiment_name=$PRESET
     trainer.default_local_dir="$CKPT_DIR"
