@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import REPO_DIR
+from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.slow
 

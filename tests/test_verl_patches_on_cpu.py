@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from conftest import REPO_DIR
+from tests.conftest import REPO_DIR
 
 CPU_ENV = {"VERL_USE_EXTERNAL_MODULES": "verl_patches.cpu.plugin", "VERL_PLATFORM": "cpu"}
 

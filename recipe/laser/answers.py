@@ -1,35 +1,104 @@
-"""Answer extraction and equivalence (math-verify), shared by the training reward and evaluation."""
+"""Answer extraction and format gates: pure string functions, shared by the training reward and
+evaluation. Nothing here evaluates model output as Python."""
 
 from __future__ import annotations
 
+import re
+
+FORMAT_GATES = ("boxed", "r1", "none")
+
+_BOX_OPENERS = ("\\boxed", "\\fbox")
+
+
+def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every ``\\boxed{...}``/``\\fbox{...}`` with balanced braces, in order.
+    An opener whose braces never close is skipped."""
+    spans = []
+    i = 0
+    while True:
+        starts = [s for s in (text.find(o, i) for o in _BOX_OPENERS) if s >= 0]
+        if not starts:
+            return spans
+        start = min(starts)
+        brace = start + (6 if text.startswith("\\boxed", start) else 5)
+        while brace < len(text) and text[brace] == " ":
+            brace += 1
+        if brace >= len(text) or text[brace] != "{":
+            i = start + 1
+            continue
+        depth, j = 0, brace
+        while j < len(text):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if depth != 0:  # never closed
+            i = start + 1
+            continue
+        spans.append((start, j + 1, text[brace + 1 : j].strip()))
+        i = j + 1
+
 
 def extract_last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (or ``\\fbox{...}``) with balanced braces, else None."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start < 0:
-        return None
-    brace = text.find("{", start)
-    if brace < 0:
-        return None
-    depth = 0
-    for i in range(brace, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[brace + 1 : i].strip()
-    return None  # unbalanced: the box never closed
+    """Content of the last balanced ``\\boxed{...}`` (or ``\\fbox{...}``), else None (the paper's
+    convention: the final answer is the last box)."""
+    spans = _boxed_spans(text)
+    return spans[-1][2] if spans else None
 
 
-def is_equivalent(answer: str, ground_truth: str) -> bool:
-    """math-verify equivalence of an extracted answer and the ground truth."""
-    from math_verify import parse, verify
+def count_box_openers(text: str) -> int:
+    return text.count("\\boxed") + text.count("\\fbox")
 
-    # Timeouts are disabled here: math-verify implements them with signal.alarm, which raises off
-    # the main thread (verl's reward workers are threaded). The caller bounds time instead.
-    gold = parse(f"\\boxed{{{ground_truth}}}", parsing_timeout=None)
-    pred = parse(f"\\boxed{{{answer}}}", parsing_timeout=None)
-    if not gold or not pred:
-        return False
-    return bool(verify(gold, pred, timeout_seconds=None))
+
+_R1_PATTERN = re.compile(r".*</think>.*<answer>.*\\boxed\{.*\}.*</answer>", re.DOTALL)
+
+
+def check_format(text: str, gate: str) -> tuple[bool, str | None, str]:
+    """Apply a format gate; returns (ok, extracted answer or None, reason when not ok).
+
+    - ``boxed``: exactly one ``\\boxed{`` (the authors' gate for boxed-instruction templates).
+    - ``r1``: exactly one ``</think>``, ``<answer>``, ``</answer>``, in that order, with a box
+      inside the answer (the authors' gate for R1/ORZ templates); the answer is that box.
+    - ``none``: no gate; the last box, if any.
+    """
+    if gate == "none":
+        answer = extract_last_boxed(text)
+        return answer is not None, answer, "" if answer is not None else "no_box"
+    if gate == "boxed":
+        n = count_box_openers(text)
+        if n != 1:
+            return False, None, "no_box" if n == 0 else "several_boxes"
+        answer = extract_last_boxed(text)
+        return answer is not None, answer, "" if answer is not None else "unclosed_box"
+    if gate == "r1":
+        if not all(text.count(tag) == 1 for tag in ("</think>", "<answer>", "</answer>")):
+            return False, None, "r1_tags"
+        if not _R1_PATTERN.fullmatch(text):
+            return False, None, "r1_order"
+        inside = text[text.index("<answer>") : text.index("</answer>")]
+        answer = extract_last_boxed(inside)
+        return answer is not None, answer, "" if answer is not None else "no_box"
+    raise ValueError(f"format gate {gate!r}: expected one of {FORMAT_GATES}")
+
+
+_SPACING = re.compile(r"\\[,;:! ]|\\left|\\right|\\displaystyle|\s+|\$")
+_INTEGER = re.compile(r"[-+]?\d+")
+
+
+def normalize_answer(answer: str) -> str:
+    """Light normalisation for the exact-match fast path (never for deciding 'wrong')."""
+    text = _SPACING.sub("", answer)
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    text = re.sub(r"\\text\{\s*([^{}]*?)\s*\}", r"\1", text)
+    return text.rstrip(".")
+
+
+def as_integer(answer: str) -> int | None:
+    """The integer a plain integer answer denotes (``"007"``, ``"+3"``), else None."""
+    text = normalize_answer(answer)
+    if _INTEGER.fullmatch(text) and len(text) <= 200:
+        return int(text)
+    return None

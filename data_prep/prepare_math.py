@@ -1,0 +1,350 @@
+"""Prepare LaSeR's prompt sets as verl RL parquet: DeepMath-103K for training, and the five
+evaluation benchmarks (MATH500, AMC23, AIME24, AIME25, OlympiadBench), all with one prompt template.
+
+    # training set from the hub, evaluation sets from local jsonl, Qwen2.5-base template
+    python -m data_prep.prepare_math --out-dir data/math_qwen_boxed --template qwen_boxed \\
+        --eval-dir ../shared/data/eval
+    # training set from local files of DeepMath's schema, filtered and capped
+    python -m data_prep.prepare_math --out-dir data/x --template orz_r1 --train-files a.parquet b.jsonl \\
+        --min-difficulty 5 --max-train 20000 --seed 0
+
+Writes ``train.parquet``, ``eval/<benchmark>.parquet`` and ``summary.json`` (rows written and
+skipped by reason, overlap removed, the options used). Idempotent: a folder prepared with the same
+options is kept; ``--force`` rewrites. Rows with an unusable field are skipped and counted (the first
+few are printed with file, row and field); ``--strict`` turns them into errors. A missing column, an
+unreadable file or an unknown template always stops with an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from recipe.laser.templates import TEMPLATES, get_template  # noqa: E402
+
+DEEPMATH_HUB_ID = "zwhe99/DeepMath-103K"
+DEEPMATH_SOURCE = "DeepMath-103K"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    local_file: str  # name in --eval-dir
+    hub_id: str  # used when no --eval-dir is given (needs network)
+    hub_split: str
+    # the first key a row has is used: local jsonl and the hub copies name columns differently
+    problem_keys: tuple[str, ...] = ("problem", "question")
+    answer_keys: tuple[str, ...] = ("answer", "final_answer")
+    id_keys: tuple[str, ...] = ("id", "unique_id")
+
+
+BENCHMARKS = (
+    Benchmark("math500", "math500.jsonl", "HuggingFaceH4/MATH-500", "test", id_keys=("unique_id", "id")),
+    Benchmark("amc23", "amc23.jsonl", "math-ai/amc23", "test"),
+    Benchmark("aime24", "aime24.jsonl", "math-ai/aime24", "test"),
+    Benchmark("aime25", "aime25.jsonl", "math-ai/aime25", "test"),
+    Benchmark("olympiadbench", "olympiadbench.jsonl", "math-ai/olympiadbench", "test"),
+)
+
+
+class DataError(ValueError):
+    """Bad input that stops preparation; the message names the file, row and field."""
+
+
+@dataclass
+class Report:
+    written: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)  # "<set>: <reason>" -> count
+    examples: list[str] = field(default_factory=list)
+
+    def skip(self, where: str, reason: str, strict: bool) -> None:
+        message = f"{where}: {reason}"
+        if strict:
+            raise DataError(message)
+        self.skipped[f"{where.split(' row ')[0]}: {reason.split(':')[0]}"] += 1
+        if len(self.examples) < 10:
+            self.examples.append(message)
+
+
+def normalize_problem(text: str) -> str:
+    """Text key for overlap detection: case, spacing, dollar signs and punctuation do not count."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"\$|\\[,;:! ]|\\left|\\right", "", text)
+    text = re.sub(r"[^\w\\{}^+\-*/=<>()\[\]]", "", text)
+    return text
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a .jsonl, .json or .parquet file."""
+    try:
+        if path.suffix == ".parquet":
+            import pandas as pd
+
+            return pd.read_parquet(path).to_dict("records")
+        if path.suffix == ".jsonl":
+            rows = []
+            with path.open() as f:
+                for i, line in enumerate(f):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as e:
+                            raise DataError(f"{path} row {i}: not valid JSON ({e.msg})") from None
+            return rows
+        if path.suffix == ".json":
+            data = json.loads(path.read_text())
+            return data if isinstance(data, list) else data["data"]
+    except DataError:
+        raise
+    except Exception as e:
+        raise DataError(f"{path}: cannot read ({type(e).__name__}: {e})") from None
+    raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .parquet, .jsonl or .json")
+
+
+def _text_field(row: dict, keys: tuple[str, ...], numeric_ok: bool = False) -> str:
+    key = next((k for k in keys if k in row), keys[0])
+    value = row.get(key)
+    if value is None:
+        raise ValueError(f"field {key!r}: missing")
+    if numeric_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # numeric answers (AIME) become strings
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r}: expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"field {key!r}: empty")
+    return value.strip()
+
+
+def make_row(data_source: str, problem: str, answer: str, template: str, split: str, index: int, source_id: str) -> dict:
+    return {
+        "data_source": data_source,
+        "prompt": get_template(template).messages(problem),
+        "ability": "math",
+        "reward_model": {"style": "rule", "ground_truth": answer},
+        "extra_info": {"split": split, "index": index, "source_id": source_id, "problem": problem, "template": template},
+    }
+
+
+def convert(rows, name, file_label, problem_keys, answer_keys, id_keys, template, split, report, strict):
+    """verl rows from raw rows; unusable rows are skipped and counted (or raise with --strict)."""
+    from tqdm import tqdm
+
+    out = []
+    for i, row in enumerate(tqdm(rows, desc=f"{name}", unit="row", leave=False)):
+        where = f"{file_label} row {i}"
+        try:
+            problem = _text_field(row, problem_keys)
+            answer = _text_field(row, answer_keys, numeric_ok=True)
+        except ValueError as e:
+            report.skip(where, str(e), strict)
+            continue
+        source_id = next((str(row[k]) for k in id_keys if row.get(k) is not None), str(i))
+        out.append(make_row(name, problem, answer, template, split, len(out), source_id))
+    return out
+
+
+def load_eval_rows(bench: Benchmark, eval_dir: Path | None) -> tuple[list[dict], str]:
+    if eval_dir is not None:
+        path = eval_dir / bench.local_file
+        if not path.is_file():
+            raise DataError(f"{path}: missing; --eval-dir must hold {', '.join(b.local_file for b in BENCHMARKS)}")
+        return read_rows(path), str(path)
+    from datasets import load_dataset  # needs the hub
+
+    return list(load_dataset(bench.hub_id, split=bench.hub_split)), f"{bench.hub_id}[{bench.hub_split}]"
+
+
+def _require_columns(rows: list[dict], columns: tuple[str, ...], label: str) -> None:
+    """A file whose first row has none of the accepted names for a field has the wrong schema."""
+    if rows and not any(c in rows[0] for c in columns):
+        raise DataError(f"{label}: no column {' or '.join(map(repr, columns))} (found {sorted(rows[0])[:12]})")
+
+
+def prepare(
+    out_dir: str | Path,
+    template: str,
+    eval_dir: str | Path | None = None,
+    train_files: list[str] | None = None,
+    use_hub_train: bool = True,
+    min_difficulty: float | None = None,
+    max_difficulty: float | None = None,
+    max_train: int | None = None,
+    seed: int = 0,
+    strict: bool = False,
+    force: bool = False,
+    benchmarks: tuple[str, ...] = tuple(b.name for b in BENCHMARKS),
+) -> dict:
+    """Write the training and evaluation parquet files; returns the summary (also in summary.json)."""
+    import pandas as pd
+
+    if template not in TEMPLATES:
+        raise DataError(f"template {template!r}: unknown; expected one of {sorted(TEMPLATES)}")
+    unknown = set(benchmarks) - {b.name for b in BENCHMARKS}
+    if unknown:
+        raise DataError(f"benchmarks {sorted(unknown)}: unknown; expected some of {[b.name for b in BENCHMARKS]}")
+    out = Path(out_dir)
+    options = {
+        "template": template,
+        "eval_dir": str(eval_dir) if eval_dir else None,
+        "train_files": [str(f) for f in train_files] if train_files else None,
+        "use_hub_train": bool(use_hub_train and not train_files),
+        "min_difficulty": min_difficulty,
+        "max_difficulty": max_difficulty,
+        "max_train": max_train,
+        "seed": seed,
+        "benchmarks": list(benchmarks),
+    }
+    summary_path = out / "summary.json"
+    if summary_path.is_file() and not force:
+        previous = json.loads(summary_path.read_text())
+        if previous.get("options") == options:
+            previous["kept"] = True
+            return previous
+        raise DataError(f"{out} was prepared with other options ({previous.get('options')}); use --force to rewrite")
+
+    report = Report()
+    eval_dir = Path(eval_dir) if eval_dir else None
+    eval_rows: dict[str, list[dict]] = {}
+    for bench in (b for b in BENCHMARKS if b.name in benchmarks):
+        raw, label = load_eval_rows(bench, eval_dir)
+        _require_columns(raw, bench.problem_keys, label)
+        _require_columns(raw, bench.answer_keys, label)
+        eval_rows[bench.name] = convert(
+            raw, bench.name, label, bench.problem_keys, bench.answer_keys, bench.id_keys, template, "test", report, strict
+        )
+    eval_keys = {normalize_problem(r["extra_info"]["problem"]) for rows in eval_rows.values() for r in rows}
+
+    train: list[dict] = []
+    overlap_removed = 0
+    if train_files or use_hub_train:
+        sources: list[tuple[list[dict], str]] = []
+        if train_files:
+            sources = [(read_rows(Path(f)), str(f)) for f in train_files]
+        else:
+            from datasets import load_dataset  # needs the hub
+
+            sources = [(list(load_dataset(DEEPMATH_HUB_ID, split="train")), f"{DEEPMATH_HUB_ID}[train]")]
+        candidates = []
+        for raw, label in sources:
+            _require_columns(raw, ("question",), label)
+            _require_columns(raw, ("final_answer",), label)
+            if (min_difficulty is not None or max_difficulty is not None) and raw and "difficulty" not in raw[0]:
+                raise DataError(f"{label}: difficulty filter asked for but the file has no 'difficulty' column")
+            for i, row in enumerate(raw):
+                where = f"{label} row {i}"
+                if min_difficulty is not None or max_difficulty is not None:
+                    try:
+                        difficulty = float(row["difficulty"])
+                    except (TypeError, ValueError):
+                        report.skip(where, f"field 'difficulty': expected a number, got {row.get('difficulty')!r}", strict)
+                        continue
+                    if (min_difficulty is not None and difficulty < min_difficulty) or (
+                        max_difficulty is not None and difficulty > max_difficulty
+                    ):
+                        report.skipped[f"{label}: difficulty filter"] += 1
+                        continue
+                candidates.append((row, where, label, i))
+        rng = random.Random(seed)
+        rng.shuffle(candidates)
+        seen: set[str] = set()
+        for row, where, label, i in candidates:
+            if max_train is not None and len(train) >= max_train:
+                break
+            try:
+                problem = _text_field(row, ("question",))
+                answer = _text_field(row, ("final_answer",), numeric_ok=True)
+            except ValueError as e:
+                report.skip(where, str(e), strict)
+                continue
+            key = normalize_problem(problem)
+            if key in eval_keys:
+                overlap_removed += 1
+                continue
+            if key in seen:
+                report.skipped[f"{label}: duplicate problem"] += 1
+                continue
+            seen.add(key)
+            source_id = str(row.get("id", f"{Path(label).name}:{i}"))
+            train.append(make_row(DEEPMATH_SOURCE, problem, answer, template, "train", len(train), source_id))
+
+    def write(rows: list[dict], path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        pd.DataFrame(rows).to_parquet(tmp, index=False)
+        tmp.replace(path)
+
+    if train_files or use_hub_train:
+        write(train, out / "train.parquet")
+        report.written["train"] = len(train)
+    for name, rows in eval_rows.items():
+        write(rows, out / "eval" / f"{name}.parquet")
+        report.written[name] = len(rows)
+    summary = {
+        "options": options,
+        "written": dict(report.written),
+        "skipped": dict(report.skipped),
+        "overlap_with_eval_removed": overlap_removed,
+        "skip_examples": report.examples,
+    }
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
+    summary_path.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--template", required=True, help=f"one of {sorted(TEMPLATES)}")
+    parser.add_argument("--eval-dir", default=None, help="folder with the five benchmark jsonl files (default: the hub)")
+    parser.add_argument("--train-files", nargs="*", default=None, help="local DeepMath-schema files (default: the hub)")
+    parser.add_argument("--no-train", action="store_true", help="evaluation sets only")
+    parser.add_argument("--benchmarks", nargs="*", default=[b.name for b in BENCHMARKS])
+    parser.add_argument("--min-difficulty", type=float, default=None)
+    parser.add_argument("--max-difficulty", type=float, default=None)
+    parser.add_argument("--max-train", type=int, default=None, help="cap on training rows (after shuffling)")
+    parser.add_argument("--seed", type=int, default=0, help="shuffle seed")
+    parser.add_argument("--strict", action="store_true", help="stop at the first unusable row instead of skipping it")
+    parser.add_argument("--force", action="store_true", help="rewrite an existing folder")
+    args = parser.parse_args(argv)
+    try:
+        summary = prepare(
+            args.out_dir,
+            args.template,
+            eval_dir=args.eval_dir,
+            train_files=args.train_files,
+            use_hub_train=not args.no_train,
+            min_difficulty=args.min_difficulty,
+            max_difficulty=args.max_difficulty,
+            max_train=args.max_train,
+            seed=args.seed,
+            strict=args.strict,
+            force=args.force,
+            benchmarks=tuple(args.benchmarks),
+        )
+    except DataError as e:
+        print(f"prepare_math: error: {e}", file=sys.stderr)
+        return 2
+    state = "kept (same options; --force rewrites)" if summary.get("kept") else "written"
+    print(f"prepare_math: {args.out_dir} {state}")
+    for name, n in summary["written"].items():
+        print(f"  {name:14s} {n:7d} rows")
+    print(f"  overlap with evaluation sets removed: {summary['overlap_with_eval_removed']}")
+    for reason, n in summary["skipped"].items():
+        print(f"  skipped {n:6d}  {reason}")
+    for example in summary["skip_examples"][:5]:
+        print(f"    e.g. {example}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
