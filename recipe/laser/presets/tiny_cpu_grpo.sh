@@ -23,9 +23,10 @@ TOTAL_STEPS=${TOTAL_STEPS:-4}
 SAVE_FREQ=${SAVE_FREQ:--1}            # -1: no checkpoint; N: every N steps (and at the end), with an HF export
 LR=${LR:-1e-4}
 USE_V1_TRAINER=${USE_V1_TRAINER:-True}
+USE_KL_LOSS=${USE_KL_LOSS:-True}      # True starts verl's reference worker
 
 # -- the CPU path: verl_patches.cpu.plugin loaded in every process -----------------------------------------
-export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin
+export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin${VERL_USE_EXTERNAL_MODULES:+,$VERL_USE_EXTERNAL_MODULES}
 export VERL_PLATFORM=cpu
 export TOKENIZERS_PARALLELISM=false
 export VERL_FILE_LOGGER_PATH=$METRICS_FILE
@@ -54,7 +55,7 @@ PRESET_ARGS=(
     actor_rollout_ref.actor.optim.lr=$LR
     actor_rollout_ref.actor.ppo_mini_batch_size=$TRAIN_PROMPTS_PER_STEP
     actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=$((TRAIN_PROMPTS_PER_STEP * N_RESPONSES))
-    actor_rollout_ref.actor.use_kl_loss=True
+    actor_rollout_ref.actor.use_kl_loss=$USE_KL_LOSS
     actor_rollout_ref.actor.kl_loss_coef=0.001
     actor_rollout_ref.actor.fsdp_config.use_torch_compile=False
     +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32

@@ -1,0 +1,58 @@
+"""LaSeR's actor loss: verl's own PPO loss (any configured policy-loss mode) + alpha * the
+class-balanced self-rewarding MSE (eq. 13-14). Installed in the actor workers with verl's
+``ActorRolloutRefWorker.set_loss_fn`` by ``recipe.laser.trainer.LaSeRTrainer``.
+
+The score comes from the same forward pass verl already runs for the policy loss: the trainer
+appended z_c after each finished response (response_mask 0), so the engine's log-prob at that last
+response slot is log pi_theta(z_c | x, y, EOS).
+
+Scaling: the trainer stores per sample ``laser_mse_weight = w_i / N_valid`` (class weight over the
+whole step's valid samples, divided by their number; 0 for unfinished responses and during the
+warm-up). Each micro-batch adds sum_i laser_mse_weight_i (r_s,i - r_v,i)^2 * dp_size; summed over
+micro-batches and averaged over data-parallel ranks (FSDP's gradient all-reduce), that is exactly
+the paper's step loss, whatever the micro-batch size, gradient accumulation and DP size: the same
+global normalisation verl's ``agg_loss`` uses for token-mean.
+"""
+
+from __future__ import annotations
+
+import torch
+from tensordict import TensorDict
+
+from recipe.laser.core_algos import self_reward_score
+
+ZC_FIELDS = ("laser_mse_weight", "laser_target")
+
+
+class LaSeRLoss:
+    """Picklable loss callable: ``loss(model_output, data, dp_group=None) -> (loss, metrics)``."""
+
+    def __init__(self, base_loss, alpha: float, beta_v: float, c_ref: float | None):
+        self.base_loss = base_loss  # functools.partial(verl ppo_loss, config=actor_config)
+        self.alpha = alpha
+        self.beta_v = beta_v
+        self.c_ref = c_ref  # None in exact mode: the reference log-prob of z_c is in the batch
+
+    def __call__(self, model_output, data: TensorDict, dp_group=None):
+        from verl.utils.metric import AggregationType, Metric
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        policy_loss, metrics = self.base_loss(model_output=model_output, data=data, dp_group=dp_group)
+        if "laser_mse_weight" not in data.keys():
+            return policy_loss, metrics
+        log_prob = no_padding_2_padding(model_output["log_probs"], data)  # (bsz, max_response_len)
+        response_lens = data["responses"].offsets().diff()  # z_c is the last response token
+        zc_slot = (response_lens - 1).clamp(min=0).to(log_prob.device)
+        zc_log_prob = log_prob.gather(1, zc_slot[:, None]).squeeze(1)
+        weight = data["laser_mse_weight"].to(log_prob.device, log_prob.dtype)
+        target = data["laser_target"].to(log_prob.device, log_prob.dtype)
+        if self.c_ref is None:
+            c_ref = data["laser_ref_zc_log_prob"].to(log_prob.device, log_prob.dtype)
+        else:
+            c_ref = self.c_ref
+        score = self_reward_score(zc_log_prob, c_ref, self.beta_v)
+        # weight is 0 for unfinished responses, whose "z_c slot" is an ordinary response token
+        sq_err = torch.where(weight > 0, (score - target) ** 2, torch.zeros_like(score))
+        mse = (weight * sq_err).sum() * data["dp_size"]
+        metrics["laser/mse_loss"] = Metric(value=mse, aggregation=AggregationType.SUM)
+        return policy_loss + self.alpha * mse, metrics
