@@ -212,6 +212,9 @@ class LaSeRTrainer(PPOTrainerSync):
         fields = ["uid", "old_log_probs", "rm_scores", "advantages", "laser_valid"]
         if need_ref:
             fields.append("ref_log_prob")
+        dump_path = os.environ.get("LASER_SCORE_DUMP")  # debugging and tests: per-sample scores as jsonl
+        if dump_path:
+            fields.append("input_ids")
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
         valid = data["laser_valid"].bool()
         old_zc = last_of_nested(data["old_log_probs"])
@@ -228,6 +231,9 @@ class LaSeRTrainer(PPOTrainerSync):
             valid = torch.zeros_like(valid)
         else:
             score = core_algos.self_reward_score(old_zc, c_ref, self.laser.beta_v)
+
+        if dump_path:
+            self._dump_scores(dump_path, data["input_ids"], old_zc, ref_zc, score, reward, valid)
 
         # MSE targets for the update pass: weight w_i / N_valid, 0 when inactive or invalid.
         n_valid = valid.sum().clamp(min=1).to(score.dtype)
@@ -255,9 +261,36 @@ class LaSeRTrainer(PPOTrainerSync):
             rows = torch.arange(len(lengths)).repeat_interleave(lengths)
             flat = core_algos.blend_advantages(adv_nested.values(), self_adv[rows], use_self[rows], self.laser.tau)
             out["advantages"] = torch.nested.nested_tensor_from_jagged(flat, adv_nested.offsets())
-        tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=TensorDict(out, batch_size=len(score)))
-
+        # the returned meta lists every persisted field: the update pass fetches exactly those
+        batch = tq.kv_batch_put(
+            keys=batch.keys, partition_id=batch.partition_id, fields=TensorDict(out, batch_size=len(score))
+        )
         metrics.update(self._laser_metrics(score, reward, valid, use_self, data["uid"], mse_on, ref_zc, c_ref))
+        return batch
+
+    def _dump_scores(self, path, input_ids, old_zc, ref_zc, score, reward, valid) -> None:
+        offsets = input_ids.offsets().tolist()
+        flat = input_ids.values().tolist()
+        with open(path, "a") as f:
+            for i in range(len(offsets) - 1):
+                record = {
+                    "step": self.global_steps,
+                    "input_ids": flat[offsets[i] : offsets[i + 1]],
+                    "zc_log_prob": float(old_zc[i]),
+                    "ref_zc_log_prob": None if ref_zc is None else float(ref_zc[i]),
+                    "score": float(score[i]),
+                    "reward": float(reward[i]),
+                    "valid": bool(valid[i]),
+                }
+                f.write(json.dumps(record) + "\n")
+
+    def _update_actor(self, batch, metrics):
+        batch = super()._update_actor(batch, metrics)
+        if self.laser.enable and "actor/laser/mse_loss" not in metrics:
+            raise RuntimeError(
+                "LaSeR: the actor loss did not see the laser_* fields (no actor/laser/mse_loss metric); "
+                "the MSE would be silently skipped"
+            )
         return batch
 
     def _laser_metrics(self, score, reward, valid, use_self, uids, mse_on, ref_zc, c_ref) -> dict:
