@@ -20,7 +20,7 @@ preset_file=$REPO_DIR/recipe/laser/presets/$PRESET.sh
 if [ ! -f "$preset_file" ]; then
     set +x
     echo "run_laser.sh: unknown PRESET=$PRESET; available:" >&2
-    ls "$REPO_DIR/recipe/laser/presets" | sed 's/\.sh$//; s/^/  /' >&2
+    ls "$REPO_DIR/recipe/laser/presets" | grep -v "^_" | sed "s/\.sh$//; s/^/  /" >&2
     exit 2
 fi
 # shellcheck source=/dev/null

@@ -1,7 +1,8 @@
 """verl's real trainer, end to end on CPU, through the user's entry point ``run_laser.sh``.
 
-Each run: hf rollout -> reward -> reference -> old log-prob -> GRPO advantages -> FSDP2 update ->
-weight sync -> checkpoint with an HF export. Both of verl's trainers are exercised.
+Each run: hf rollout -> reward -> [reference] -> old log-prob -> GRPO advantages -> FSDP2 update ->
+weight sync -> checkpoint with an HF export. GRPO through both of verl's trainers; LaSeR through the
+v1 trainer with both tokenizer conventions and both c_ref modes that need no constant.
 """
 
 import json
@@ -79,7 +80,75 @@ def test_tiny_cpu_grpo_trains(tmp_path, tiny_models, use_v1):
     assert_trained(steps, ckpt, tiny_models["base"])
 
 
-def test_tiny_cpu_grpo_trains_with_pad_not_eos(tmp_path, tiny_models):
-    """Chat convention (EOS <|im_end|>, pad <|endoftext|>) through the default v1 trainer."""
-    steps, ckpt = run_preset(tmp_path, tiny_models["chat"])
-    assert_trained(steps, ckpt, tiny_models["chat"])
+# -- LaSeR -----------------------------------------------------------------------------------------------
+ZC = 151652
+
+
+@pytest.fixture(scope="module")
+def warm_models(tiny_models, tmp_path_factory):
+    """The tiny models after a short supervised warm start: they end their answers with EOS."""
+    from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
+    from data_prep.warm_start import warm_start
+
+    root = tmp_path_factory.mktemp("warm")
+    data = write_synthetic_arithmetic(root / "data", n_train=256, n_test=16)["train"].parent
+    return {c: warm_start(tiny_models[c], data, root / c, steps=100, log_every=0) for c in ("base", "chat")}
+
+
+def check_zc_log_probs_against_transformers(dump: Path, model_dir: Path, end_token: int) -> list[dict]:
+    """Step-1 records (the actor still has the initial weights): the z_c log-prob the recipe read from
+    verl's actor equals a plain transformers forward on prompt + response + EOS + z_c."""
+    from transformers import AutoModelForCausalLM
+
+    records = [json.loads(line) for line in dump.read_text().splitlines()]
+    first = [r for r in records if r["step"] == 1]
+    assert first and sum(r["valid"] for r in first) >= len(first) // 2, "too few finished responses to test"
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    for r in first:
+        ids = r["input_ids"]
+        if not r["valid"]:
+            assert ids[-1] != ZC
+            continue
+        assert ids[-1] == ZC and ids[-2] == end_token, ids[-4:]
+        with torch.no_grad():
+            logits = model(torch.tensor([ids[:-1]])).logits[0, -1].float()
+        expected = torch.log_softmax(logits, -1)[ZC].item()
+        assert abs(r["zc_log_prob"] - expected) < 1e-5, (r["zc_log_prob"], expected)
+    return records
+
+
+def test_tiny_cpu_laser_auto_c_ref_no_reference_worker(tmp_path, warm_models):
+    """pad == EOS, c_ref measured at step 1 without a reference worker, MSE from step 1, blending from step 2."""
+    dump = tmp_path / "scores.jsonl"
+    steps, ckpt = run_preset(
+        tmp_path, warm_models["base"], PRESET="tiny_cpu_laser", TOTAL_STEPS="4", SAVE_FREQ="-1", C_REF="auto",
+        ALPHA="1.0", STD_THRESHOLD="0.0", SELF_REWARD_WARMUP="1", LASER_SCORE_DUMP=str(dump),
+    )
+    assert [s["_step"] for s in steps] == [1, 2, 3, 4]
+    assert not any("timing_s/ref" in s for s in steps), "constant/auto mode must not start the reference worker"
+    mse = [s["actor/laser/mse_loss"] for s in steps]
+    assert all(m > 0 for m in mse) and mse[-1] < mse[0], mse
+    assert all(s["laser/valid_fraction"] > 0.5 for s in steps)
+    assert [s["laser/blend_active"] for s in steps] == [0.0, 1.0, 1.0, 1.0]
+    assert max(s["laser/self_adv_group_fraction"] for s in steps[1:]) > 0
+    saved = json.loads((ckpt / "laser_c_ref.json").read_text())
+    assert saved["step"] == 1 and -40 < saved["c_ref"] < 0
+    assert all(s["laser/c_ref"] == pytest.approx(saved["c_ref"], abs=1e-4) for s in steps)
+    records = check_zc_log_probs_against_transformers(dump, warm_models["base"], end_token=151643)
+    assert sum(1 for r in records if r["step"] == 4) == 16
+
+
+def test_tiny_cpu_laser_exact_c_ref_with_pad_not_eos(tmp_path, warm_models):
+    """pad != EOS (z_c after <|im_end|>), exact mode: the reference worker's z_c log-prob is c_ref."""
+    dump = tmp_path / "scores.jsonl"
+    steps, _ = run_preset(
+        tmp_path, warm_models["chat"], PRESET="tiny_cpu_laser", TOTAL_STEPS="2", SAVE_FREQ="-1", C_REF="exact",
+        LASER_SCORE_DUMP=str(dump),
+    )
+    assert [s["_step"] for s in steps] == [1, 2]
+    assert all("timing_s/ref" in s for s in steps)
+    records = check_zc_log_probs_against_transformers(dump, warm_models["chat"], end_token=151645)
+    for r in records:
+        if r["step"] == 1 and r["valid"]:  # before any update the actor is the reference model
+            assert abs(r["ref_zc_log_prob"] - r["zc_log_prob"]) < 1e-5
+            assert r["score"] == pytest.approx(0.0, abs=1e-6)

@@ -69,6 +69,10 @@ def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Ten
     return torch.nested.nested_tensor_from_jagged(out, new_offsets)
 
 
+def _is_verifier_exception(error: str) -> bool:
+    return bool(error) and not error.startswith("format:") and error not in ("timed_out", "parse_failed", "compare_failed")
+
+
 def last_of_nested(nested: torch.Tensor) -> torch.Tensor:
     """(B,) the last element of each row (rows must be non-empty)."""
     return nested.values()[nested.offsets()[1:] - 1]
@@ -205,6 +209,7 @@ class LaSeRTrainer(PPOTrainerSync):
     # -- 2. scores, MSE targets, blending ----------------------------------------------------------------
     def _compute_advantage(self, batch, metrics):
         batch = super()._compute_advantage(batch, metrics)
+        metrics.update(self._verifier_metrics(batch))
         if not self.laser.enable:
             return batch
         exact = self.laser.c_ref_mode == "exact"
@@ -267,6 +272,23 @@ class LaSeRTrainer(PPOTrainerSync):
         )
         metrics.update(self._laser_metrics(score, reward, valid, use_self, data["uid"], mse_on, ref_zc, c_ref))
         return batch
+
+    @staticmethod
+    def _verifier_metrics(batch) -> dict:
+        """Share of this step's responses whose verdict came with a timeout, a parse failure, a
+        format-gate failure or an error (recipe/laser/reward.py's fields; absent for other rewards)."""
+        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
+        infos = [(e or {}).get("reward_extra_info", {}) or {} for e in np.array(data["extra_fields"], dtype=object).ravel()]
+        if not infos or "timed_out" not in infos[0]:
+            return {}
+        n = len(infos)
+        return {
+            "verifier/timeout_rate": sum(bool(i.get("timed_out")) for i in infos) / n,
+            "verifier/parse_fail_rate": sum(bool(i.get("parse_failed")) for i in infos) / n,
+            "verifier/format_fail_rate": sum(not i.get("format_ok", True) for i in infos) / n,
+            # anything else in "error": bad input or an exception caught inside compute_score
+            "verifier/error_rate": sum(_is_verifier_exception(str(i.get("error", ""))) for i in infos) / n,
+        }
 
     def _dump_scores(self, path, input_ids, old_zc, ref_zc, score, reward, valid) -> None:
         offsets = input_ids.offsets().tolist()
