@@ -35,7 +35,10 @@ if [ ! -f "$TRAIN_FILE" ]; then
     $PYTHON -m data_prep.prepare_math --out-dir "$DATA_DIR" --template "$TEMPLATE" ${EVAL_DIR:+--eval-dir "$EVAL_DIR"}
 fi
 
+# shellcheck source=_laser_args.sh
+source "$REPO_DIR/recipe/laser/presets/_laser_args.sh"
 PRESET_ARGS=(
+    "${LASER_ARGS[@]}"
     algorithm.adv_estimator=grpo
     algorithm.use_kl_in_reward=False
     data.train_files="$TRAIN_FILE"
@@ -68,14 +71,6 @@ PRESET_ARGS=(
     actor_rollout_ref.rollout.val_kwargs.do_sample=True
     actor_rollout_ref.rollout.val_kwargs.temperature=1.0
     actor_rollout_ref.rollout.val_kwargs.top_p=1.0
-    laser.enable=$LASER
-    laser.alpha=$ALPHA
-    laser.beta_v=$BETA_V
-    laser.c_ref=$C_REF
-    laser.tau=$TAU
-    laser.std_threshold=$STD_THRESHOLD
-    laser.reasoning_warmup_steps=$REASONING_WARMUP
-    laser.self_reward_warmup_steps=$SELF_REWARD_WARMUP
     trainer.nnodes=$NNODES
     trainer.n_gpus_per_node=$NGPUS_PER_NODE
     trainer.total_epochs=$TOTAL_EPOCHS

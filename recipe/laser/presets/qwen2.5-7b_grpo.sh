@@ -1,9 +1,4 @@
-# Preset qwen2.5-7b_grpo: Qwen/Qwen2.5-7B, the GRPO baseline (same settings, laser.enable=False), on GPU nodes.
-MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-7B}
-TEMPLATE=${TEMPLATE:-qwen_boxed}
-C_REF=${C_REF:--23.0}
-REASONING_WARMUP=${REASONING_WARMUP:-200}
-SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-200}
+# Preset qwen2.5-7b_grpo: the GRPO baseline of qwen2.5-7b_laser, every setting the same but laser.enable=False.
 LASER=${LASER:-False}
-# shellcheck source=_paper_common.sh
-source "$REPO_DIR/recipe/laser/presets/_paper_common.sh"
+# shellcheck source=qwen2.5-7b_laser.sh
+source "$REPO_DIR/recipe/laser/presets/qwen2.5-7b_laser.sh"

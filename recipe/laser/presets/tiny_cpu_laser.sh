@@ -1,6 +1,7 @@
 # Preset tiny_cpu_laser: the tiny CPU pipeline of tiny_cpu_grpo with LaSeR on: z_c scored in verl's
 # own forward passes, class-balanced MSE from step REASONING_WARMUP + 1, advantage blending from
 # step REASONING_WARMUP + SELF_REWARD_WARMUP + 1. Constant c_ref and no KL: no reference worker.
+LASER=${LASER:-True}
 USE_KL_LOSS=${USE_KL_LOSS:-False}
 ALPHA=${ALPHA:-0.1}
 BETA_V=${BETA_V:-0.1}
@@ -13,13 +14,6 @@ SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-1}
 # shellcheck source=tiny_cpu_grpo.sh
 source "$REPO_DIR/recipe/laser/presets/tiny_cpu_grpo.sh"
 
-PRESET_ARGS+=(
-    laser.enable=True
-    laser.alpha=$ALPHA
-    laser.beta_v=$BETA_V
-    laser.c_ref=$C_REF
-    laser.tau=$TAU
-    laser.std_threshold=$STD_THRESHOLD
-    laser.reasoning_warmup_steps=$REASONING_WARMUP
-    laser.self_reward_warmup_steps=$SELF_REWARD_WARMUP
-)
+# shellcheck source=_laser_args.sh
+source "$REPO_DIR/recipe/laser/presets/_laser_args.sh"
+PRESET_ARGS+=("${LASER_ARGS[@]}")
