@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 STEPS = 2
 
 
-def run_preset(tmp_path: Path, model_dir: Path, **env_overrides) -> tuple[list[dict], Path]:
+def run_preset(tmp_path: Path, model_dir: Path, *hydra_args: str, **env_overrides) -> tuple[list[dict], Path]:
     ckpt = tmp_path / "ckpt"
     env = {
         **os.environ,
@@ -36,7 +36,7 @@ def run_preset(tmp_path: Path, model_dir: Path, **env_overrides) -> tuple[list[d
         **env_overrides,
     }
     proc = subprocess.run(
-        ["bash", str(REPO_DIR / "run_laser.sh")],
+        ["bash", str(REPO_DIR / "run_laser.sh"), *hydra_args],
         env=env,
         cwd=REPO_DIR,
         capture_output=True,
@@ -152,3 +152,23 @@ def test_tiny_cpu_laser_exact_c_ref_with_pad_not_eos(tmp_path, warm_models):
         if r["step"] == 1 and r["valid"]:  # before any update the actor is the reference model
             assert abs(r["ref_zc_log_prob"] - r["zc_log_prob"]) < 1e-5
             assert r["score"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_laser_gradient_is_the_same_for_micro_batch_1_and_the_whole_batch(tmp_path, warm_models):
+    """One LaSeR step through verl's FSDP actor: PPO loss + alpha MSE with micro-batch 1 (16 gradient
+    accumulation steps) and with the whole batch in one micro-batch give the same gradient norm."""
+    runs = {}
+    for micro in (1, 16):
+        dump = tmp_path / f"scores_{micro}.jsonl"
+        steps, _ = run_preset(
+            tmp_path / str(micro), warm_models["base"],
+            f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro}",
+            PRESET="tiny_cpu_laser", TOTAL_STEPS="1", SAVE_FREQ="-1", C_REF="-18", ALPHA="1.0",
+            LASER_SCORE_DUMP=str(dump),
+        )
+        runs[micro] = (steps[0], [json.loads(line) for line in dump.read_text().splitlines()])
+    (one, dump_one), (whole, dump_whole) = runs[1], runs[16]
+    key = lambda r: (r["input_ids"], r["reward"])  # noqa: E731
+    assert sorted(map(key, dump_one)) == sorted(map(key, dump_whole)), "rollouts differ; the comparison needs equal batches"
+    assert one["actor/laser/mse_loss"] == pytest.approx(whole["actor/laser/mse_loss"], rel=1e-5)
+    assert one["actor/grad_norm"] == pytest.approx(whole["actor/grad_norm"], rel=1e-5)
