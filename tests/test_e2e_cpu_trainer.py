@@ -163,6 +163,7 @@ def test_laser_gradient_is_the_same_for_micro_batch_1_and_the_whole_batch(tmp_pa
         steps, _ = run_preset(
             tmp_path / str(micro), warm_models["base"],
             f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro}",
+            "actor_rollout_ref.rollout.full_determinism=True",  # identical rollouts in both runs
             PRESET="tiny_cpu_laser", TOTAL_STEPS="1", SAVE_FREQ="-1", C_REF="-18", ALPHA="1.0",
             LASER_SCORE_DUMP=str(dump),
         )

@@ -106,10 +106,10 @@ def _step_batch(seed=0, n=8):
     response_lens = torch.randint(2, 6, (n,), generator=g)
     valid = torch.rand(n, generator=g) > 0.25
     reward = (torch.rand(n, generator=g) > 0.5).float()
-    log_probs = [torch.randn(int(p + r), generator=g) - 15 for p, r in zip(prompt_lens, response_lens)]
+    log_probs = [torch.randn(int(p + r), generator=g) - 15 for p, r in zip(prompt_lens, response_lens, strict=True)]
     old = [torch.randn(int(r), generator=g) for r in response_lens]
     adv = [torch.full((int(r),), float(torch.randn(1, generator=g))) for r in response_lens]
-    masks = [torch.cat([torch.ones(int(r) - 1), torch.zeros(1)]) if v else torch.ones(int(r)) for r, v in zip(response_lens, valid)]
+    masks = [torch.cat([torch.ones(int(r) - 1), torch.zeros(1)]) if v else torch.ones(int(r)) for r, v in zip(response_lens, valid, strict=True)]
     return prompt_lens, response_lens, valid, reward, log_probs, old, adv, masks
 
 

@@ -87,8 +87,8 @@ def test_difficulty_filter_cap_and_seed(tmp_path):
     fixture = _deepmath_fixture(tmp_path)
     kw = dict(eval_dir=EVAL_DIR, train_files=[str(fixture)], benchmarks=("math500",), min_difficulty=5, max_difficulty=8)
     a = prepare(tmp_path / "a", "qwen_boxed", seed=1, max_train=6, **kw)
-    b = prepare(tmp_path / "b", "qwen_boxed", seed=1, max_train=6, **kw)
-    c = prepare(tmp_path / "c", "qwen_boxed", seed=2, max_train=6, **kw)
+    prepare(tmp_path / "b", "qwen_boxed", seed=1, max_train=6, **kw)
+    prepare(tmp_path / "c", "qwen_boxed", seed=2, max_train=6, **kw)
     assert a["written"]["train"] == 6
     assert a["skipped"][f"{fixture}: field 'difficulty'"] == 1
     assert a["skipped"][f"{fixture}: difficulty filter"] > 0

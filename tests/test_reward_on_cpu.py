@@ -151,7 +151,7 @@ def test_format_gates():
 def test_format_gate_auto_follows_the_row_template():
     r1 = "<think>t</think><answer>\\boxed{4}</answer>"
     assert compute_score("math", r1, "4", extra_info={"template": "orz_r1"})["score"] == 1.0
-    # the same text fails the boxed gate? no: one box, so it passes; a box outside <answer> fails r1
+    # a lone box passes the boxed gate but not r1, which needs the <think>/<answer> tags
     assert compute_score("math", "\\boxed{4}", "4", extra_info={"template": "orz_r1"})["error"] == "format:r1_tags"
     assert compute_score("math", "\\boxed{4} \\boxed{4}", "4", extra_info={"template": "qwen_boxed"})["score"] == 0.0
 

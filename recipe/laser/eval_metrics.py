@@ -21,13 +21,13 @@ CORRECT_KEY = "\x00correct"
 
 
 def vote_keys(correct: np.ndarray, answer: list[str | None]) -> list[str | None]:
-    return [None if a is None else (CORRECT_KEY if c else a) for c, a in zip(correct, answer)]
+    return [None if a is None else (CORRECT_KEY if c else a) for c, a in zip(correct, answer, strict=True)]
 
 
 def _vote(keys: list[str | None], weights: np.ndarray) -> float:
     """Probability that the top-weighted key is the correct one (ties shared); 0 with no vote."""
     totals: dict[str, float] = {}
-    for key, w in zip(keys, weights):
+    for key, w in zip(keys, weights, strict=True):
         if key is not None:
             totals[key] = totals.get(key, 0.0) + float(w)
     if not totals:

@@ -23,7 +23,6 @@ With ``laser.enable=false`` the trainer is verl's ``PPOTrainerSync`` (the GRPO b
 from __future__ import annotations
 
 import json
-import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -38,8 +37,6 @@ from recipe.laser.config import LaSeRConfig, LaSeRConfigError, resolve_zc_token
 from recipe.laser.loss import LaSeRLoss
 from verl.trainer.ppo.v1.trainer_base import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
-
-logger = logging.getLogger(__name__)
 
 # Per-response-token fields that verl 0.9.1's agent loop stores in TransferQueue, and what the
 # z_c slot gets in each (tests/test_laser_trainer_on_cpu.py checks this list against verl).
@@ -329,4 +326,4 @@ class LaSeRTrainer(PPOTrainerSync):
         elif ref_zc is not None and bool(valid.any()):
             out["laser/c_ref"] = ref_zc[valid].mean()
         stacked = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in out.values()]).tolist()  # one host copy
-        return dict(zip(out.keys(), stacked))
+        return dict(zip(out.keys(), stacked, strict=True))

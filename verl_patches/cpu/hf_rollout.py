@@ -13,13 +13,17 @@ This module registers a fourth, ``actor_rollout_ref.rollout.name=hf``, through t
 
 Log-probs are the raw model distribution at the sampling temperature, log_softmax(logits / T), the
 same quantity the actor computes, so verl's rollout/actor log-prob gap metric stays meaningful.
+
+With ``actor_rollout_ref.rollout.full_determinism=True`` verl sends stable per-sample request ids;
+each request is then seeded from ``rollout.seed`` and its id and generated on its own, so a run's
+samples do not depend on how concurrent requests happened to be batched.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Generator, Optional
 
@@ -28,8 +32,6 @@ import torch
 
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, TokenOutput
-
-logger = logging.getLogger(__name__)
 
 SERVER_NAME_PREFIX = "hf_"
 
@@ -54,6 +56,7 @@ class _Request:
     top_k: int
     want_logprobs: bool
     future: asyncio.Future = field(repr=False)
+    seed: int | None = None  # set under rollout.full_determinism: the request is generated alone
 
     @property
     def batch_key(self) -> tuple:
@@ -86,7 +89,9 @@ class HFRolloutServer:
         tokenizer = getattr(model_config, "tokenizer", None)
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_token_id = int(pad if pad is not None else self.eos_token_ids[0])
-        torch.manual_seed(int(getattr(config, "seed", 0) or 0) + replica_rank)
+        self.seed = int(getattr(config, "seed", 0) or 0)
+        self.full_determinism = bool(getattr(config, "full_determinism", False))
+        torch.manual_seed(self.seed + replica_rank)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Request] | None = None
         self._worker: asyncio.Task | None = None
@@ -127,6 +132,7 @@ class HFRolloutServer:
             top_k=int(params.get("top_k", -1) or -1),
             want_logprobs=bool(params.get("logprobs", False)),
             future=asyncio.get_running_loop().create_future(),
+            seed=self.seed + zlib.crc32(request_id.encode()) if self.full_determinism else None,
         )
         await self._queue.put(request)
         token_ids, log_probs = await request.future
@@ -148,7 +154,10 @@ class HFRolloutServer:
             groups: dict[tuple, list[_Request]] = {}
             for request in pending:
                 groups.setdefault(request.batch_key, []).append(request)
-            for batch in groups.values():
+            batches = list(groups.values())
+            if self.full_determinism:  # one request at a time, each with its own seed
+                batches = [[request] for batch in batches for request in batch]
+            for batch in batches:
                 try:
                     results = await asyncio.to_thread(self._generate_batch, batch)
                 except Exception as error:  # surface to every caller instead of hanging them
@@ -162,6 +171,8 @@ class HFRolloutServer:
     @torch.no_grad()
     def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], Optional[list[float]]]]:
         first = batch[0]
+        if first.seed is not None:
+            torch.manual_seed(first.seed)
         greedy = first.temperature <= 0
         width = max(len(r.prompt_ids) for r in batch)
         input_ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)

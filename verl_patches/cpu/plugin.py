@@ -26,12 +26,9 @@ gets logical GPUs (``+ray_kwargs.ray_init.num_gpus=N``), and FSDP2 is required
 from __future__ import annotations
 
 import functools
-import logging
 import os
 
 from verl_patches import check_verl_version, when_imported
-
-logger = logging.getLogger(__name__)
 
 VERL_VERSION = check_verl_version("verl_patches.cpu.plugin")
 
