@@ -169,6 +169,7 @@ def test_laser_gradient_is_the_same_for_micro_batch_1_and_the_whole_batch(tmp_pa
         )
         runs[micro] = (steps[0], [json.loads(line) for line in dump.read_text().splitlines()])
     (one, dump_one), (whole, dump_whole) = runs[1], runs[16]
+    assert "timing_s/ref" not in one, "constant c_ref must not start the reference worker"
     key = lambda r: (r["input_ids"], r["reward"])  # noqa: E731
     assert sorted(map(key, dump_one)) == sorted(map(key, dump_whole)), "rollouts differ; the comparison needs equal batches"
     assert one["actor/laser/mse_loss"] == pytest.approx(whole["actor/laser/mse_loss"], rel=1e-5)

@@ -187,3 +187,18 @@ def test_laser_mse_equals_paper_formula_for_any_micro_batch_split():
     others = torch.ones_like(grad_mse, dtype=torch.bool)
     others[zc_slots[valid]] = False
     assert (grad_mse[others].abs() < 1e-9).all()
+
+
+def test_laser_loss_before_auto_c_ref_is_measured_adds_nothing():
+    """c_ref=auto with no finished response yet: the loss runs (no exact-mode field needed), MSE 0."""
+    step = _step_batch(seed=1)
+    _, _, valid, reward, log_probs, *_ = step
+    idx = torch.arange(len(valid))
+    td = _micro_batch(step, idx, torch.zeros(len(valid)))
+    leaves = [lp.clone().requires_grad_(True) for lp in log_probs]
+    out = {"log_probs": torch.nested.as_nested_tensor(leaves, layout=torch.jagged)}
+    loss = _laser_loss(c_ref=None)
+    value, metrics = loss(model_output=out, data=td)
+    base, _ = loss.base_loss(model_output=out, data=td)
+    assert sum(metrics["laser/mse_loss"].values) == 0.0
+    assert float(value) == pytest.approx(float(base))

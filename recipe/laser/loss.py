@@ -27,11 +27,12 @@ ZC_FIELDS = ("laser_mse_weight", "laser_target")
 class LaSeRLoss:
     """Picklable loss callable: ``loss(model_output, data, dp_group=None) -> (loss, metrics)``."""
 
-    def __init__(self, base_loss, alpha: float, beta_v: float, c_ref: float | None):
+    def __init__(self, base_loss, alpha: float, beta_v: float, c_ref: float | None, exact: bool = False):
         self.base_loss = base_loss  # functools.partial(verl ppo_loss, config=actor_config)
         self.alpha = alpha
         self.beta_v = beta_v
-        self.c_ref = c_ref  # None in exact mode: the reference log-prob of z_c is in the batch
+        self.c_ref = c_ref  # the constant; None while c_ref=auto has not been measured yet
+        self.exact = exact  # exact mode: the reference log-prob of z_c comes with the batch
 
     def __call__(self, model_output, data: TensorDict, dp_group=None):
         from verl.utils.metric import AggregationType, Metric
@@ -46,10 +47,12 @@ class LaSeRLoss:
         zc_log_prob = log_prob.gather(1, zc_slot[:, None]).squeeze(1)
         weight = data["laser_mse_weight"].to(log_prob.device, log_prob.dtype)
         target = data["laser_target"].to(log_prob.device, log_prob.dtype)
-        if self.c_ref is None:
+        if self.exact:
             c_ref = data["laser_ref_zc_log_prob"].to(log_prob.device, log_prob.dtype)
-        else:
+        elif self.c_ref is not None:
             c_ref = self.c_ref
+        else:  # c_ref=auto before its measurement: no score yet (the trainer set every weight to 0)
+            c_ref = zc_log_prob.detach()
         score = self_reward_score(zc_log_prob, c_ref, self.beta_v)
         # weight is 0 for unfinished responses, whose "z_c slot" is an ordinary response token
         sq_err = torch.where(weight > 0, (score - target) ** 2, torch.zeros_like(score))

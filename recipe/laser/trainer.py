@@ -142,8 +142,10 @@ class LaSeRTrainer(PPOTrainerSync):
         from verl.workers.utils.losses import ppo_loss
 
         actor_config = omega_conf_to_dataclass(self.config.actor_rollout_ref.actor)
-        c_ref = None if self.laser.c_ref_mode == "exact" else self.c_ref
-        loss = LaSeRLoss(partial(ppo_loss, config=actor_config), self.laser.alpha, self.laser.beta_v, c_ref)
+        exact = self.laser.c_ref_mode == "exact"
+        loss = LaSeRLoss(
+            partial(ppo_loss, config=actor_config), self.laser.alpha, self.laser.beta_v, self.c_ref, exact=exact
+        )
         self.actor_rollout_wg.set_loss_fn(loss)
 
     # -- c_ref = auto ------------------------------------------------------------------------------
@@ -166,8 +168,9 @@ class LaSeRTrainer(PPOTrainerSync):
             source = old_zc  # before any update, the actor is the reference model
         else:
             raise LaSeRConfigError(
-                "laser.c_ref=auto: no measurement saved and no reference worker to measure it after step 1; "
-                "set laser.c_ref to a number or enable the reference model"
+                "laser.c_ref=auto: step 1 had no finished response to measure c_ref on, and without a reference "
+                "worker it cannot be measured later (the actor has moved); set laser.c_ref to a number, or enable "
+                "the reference model (actor_rollout_ref.actor.use_kl_loss=True with kl_loss_coef=0)"
             )
         if not bool(valid.any()):
             return  # no finished response yet: try again next step
