@@ -207,3 +207,11 @@ def test_fuzz_ten_thousand_outputs_no_crash_and_bounded_time():
         assert not r["error"].startswith(("TypeError", "ValueError", "RuntimeError")), (i, text[:200], r)
     # hard bound: the worker's own timeout for parsing and comparing, plus the parent's margin
     assert worst < 2 * timeout_s + 5 + 1, worst
+
+
+def test_exception_errors_are_told_apart_from_gates_and_outcomes():
+    from recipe.laser.reward import is_exception_error
+
+    assert is_exception_error(compute_score("math", None, "3")["error"])
+    for text, truth, kw in [("no box", "3", {}), ("\\boxed{2^{10^{10^{10}}}}", "3", {"timeout_s": 1}), ("\\boxed{3}", "3", {})]:
+        assert not is_exception_error(compute_score("math", text, truth, format_gate="boxed", **kw)["error"])

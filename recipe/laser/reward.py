@@ -150,6 +150,15 @@ def answers_match(answer: str, ground_truth: str, timeout_s: float = DEFAULT_TIM
     return _pool.verify(answer, ground_truth, timeout_s)
 
 
+VERDICT_OUTCOMES = ("timed_out", "parse_failed", "compare_failed")  # what answers_match reports besides "ok"
+
+
+def is_exception_error(error: str) -> bool:
+    """True when a result's ``error`` comes from bad input or an exception caught inside
+    ``compute_score``, not from a format gate or a verdict outcome."""
+    return bool(error) and not error.startswith("format:") and error not in VERDICT_OUTCOMES
+
+
 def resolve_format_gate(format_gate: str, extra_info: dict | None) -> str:
     if format_gate == "auto":
         template = (extra_info or {}).get("template")

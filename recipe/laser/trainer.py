@@ -35,6 +35,7 @@ from tensordict import TensorDict
 from recipe.laser import core_algos
 from recipe.laser.config import LaSeRConfig, LaSeRConfigError, resolve_zc_token
 from recipe.laser.loss import LaSeRLoss
+from recipe.laser.reward import is_exception_error
 from verl.trainer.ppo.v1.trainer_base import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
@@ -64,10 +65,6 @@ def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Ten
     out[torch.arange(flat.numel(), device=flat.device) + shift] = flat
     out[new_offsets[1:][mask] - 1] = values[mask].to(flat.dtype)
     return torch.nested.nested_tensor_from_jagged(out, new_offsets)
-
-
-def _is_verifier_exception(error: str) -> bool:
-    return bool(error) and not error.startswith("format:") and error not in ("timed_out", "parse_failed", "compare_failed")
 
 
 def last_of_nested(nested: torch.Tensor) -> torch.Tensor:
@@ -225,6 +222,7 @@ class LaSeRTrainer(PPOTrainerSync):
         old_zc = last_of_nested(data["old_log_probs"])
         ref_zc = last_of_nested(data["ref_log_prob"]) if need_ref else None
         reward = row_sums(data["rm_scores"])
+        group = torch.as_tensor(np.unique(np.array(data["uid"], dtype=object), return_inverse=True)[1])  # prompt ids
         step = self.global_steps
 
         if self.laser.c_ref_mode == "auto" and self.c_ref is None:
@@ -256,11 +254,7 @@ class LaSeRTrainer(PPOTrainerSync):
         # Blending after both warm-ups.
         use_self = torch.zeros_like(valid)
         if self.laser.blend_active(step) and c_ref is not None:
-            uids = np.array(data["uid"], dtype=object)
-            _, group = np.unique(uids, return_inverse=True)
-            self_adv, use_self = core_algos.self_reward_advantages(
-                score, valid, torch.as_tensor(group), self.laser.std_threshold
-            )
+            self_adv, use_self = core_algos.self_reward_advantages(score, valid, group, self.laser.std_threshold)
             adv_nested = data["advantages"]
             lengths = adv_nested.offsets().diff()
             rows = torch.arange(len(lengths)).repeat_interleave(lengths)
@@ -270,7 +264,7 @@ class LaSeRTrainer(PPOTrainerSync):
         batch = tq.kv_batch_put(
             keys=batch.keys, partition_id=batch.partition_id, fields=TensorDict(out, batch_size=len(score))
         )
-        metrics.update(self._laser_metrics(score, reward, valid, use_self, data["uid"], mse_on, ref_zc, c_ref))
+        metrics.update(self._laser_metrics(score, reward, valid, use_self, group, mse_on, ref_zc, c_ref))
         return batch
 
     @staticmethod
@@ -287,7 +281,7 @@ class LaSeRTrainer(PPOTrainerSync):
             "verifier/parse_fail_rate": sum(bool(i.get("parse_failed")) for i in infos) / n,
             "verifier/format_fail_rate": sum(not i.get("format_ok", True) for i in infos) / n,
             # anything else in "error": bad input or an exception caught inside compute_score
-            "verifier/error_rate": sum(_is_verifier_exception(str(i.get("error", ""))) for i in infos) / n,
+            "verifier/error_rate": sum(is_exception_error(str(i.get("error", ""))) for i in infos) / n,
         }
 
     def _dump_scores(self, path, input_ids, old_zc, ref_zc, score, reward, valid) -> None:
@@ -315,13 +309,12 @@ class LaSeRTrainer(PPOTrainerSync):
             )
         return batch
 
-    def _laser_metrics(self, score, reward, valid, use_self, uids, mse_on, ref_zc, c_ref) -> dict:
+    def _laser_metrics(self, score, reward, valid, use_self, group, mse_on, ref_zc, c_ref) -> dict:
         m = core_algos.self_verification_metrics(score, reward, valid, self.laser.verify_threshold)
         out = {f"laser/{k}": v for k, v in m.items()}
         out["laser/score_mean"] = score[valid].mean() if bool(valid.any()) else torch.tensor(float("nan"))
         out["laser/valid_fraction"] = valid.float().mean()
-        groups = np.unique(np.array(uids, dtype=object)[use_self.numpy()]) if bool(use_self.any()) else []
-        out["laser/self_adv_group_fraction"] = torch.tensor(len(groups) / max(1, len(np.unique(np.array(uids, dtype=object)))))
+        out["laser/self_adv_group_fraction"] = group[use_self].unique().numel() / (int(group.max()) + 1)
         out["laser/mse_active"] = torch.tensor(float(mse_on))
         out["laser/blend_active"] = torch.tensor(float(self.laser.blend_active(self.global_steps)))
         if isinstance(c_ref, float):
