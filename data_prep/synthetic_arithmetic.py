@@ -1,9 +1,15 @@
 """A small synthetic math prompt set in verl's RL parquet format (no download).
 
-Problems are multi-digit additions, subtractions and products with integer answers, in the same
-prompt/answer format as the real math data (chat-list prompt from a template in
-``recipe/laser/templates.py``, ``reward_model.ground_truth`` a string). Used by the tiny CPU preset
-and by tests.
+Problems have integer answers and the same prompt/answer format as the real math data (chat-list
+prompt from a template in ``recipe/laser/templates.py``, ``reward_model.ground_truth`` a string).
+Two tasks:
+
+- ``arithmetic``: multi-digit additions, subtractions and products (the pipeline presets and tests).
+- ``zero_or_sum``: the tiny reproduction's task, half "What is 417 * 0?" (or "0 * 417"), which a
+  9.8M-parameter model learns in a short warm start, half two-digit sums ("What is 58 + 67?"), which
+  it does not. So the warm-started model has partial accuracy, and whether a given answer is right
+  is something it can learn to tell from the problem: the situation LaSeR's score is trained for.
+  Each row records its family in ``extra_info.kind``; train and test are disjoint in each family.
 
     python data_prep/synthetic_arithmetic.py --out-dir data/synthetic_arith --train 256 --test 64
 """
@@ -22,6 +28,7 @@ from recipe.laser.templates import get_template  # noqa: E402
 
 DATA_SOURCE = "synthetic_arithmetic"
 OPERATIONS = ("+", "-", "*")
+TASKS = ("arithmetic", "zero_or_sum")
 
 
 def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
@@ -36,13 +43,28 @@ def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
     return f"What is {a} {op} {b}?", str(answer)
 
 
-def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exclude: set[str] = frozenset()):
+def make_zero_or_sum_problem(rng: random.Random, index: int) -> tuple[str, str, str]:
+    """(problem, answer, family): even indices a product with zero, odd ones a two-digit sum."""
+    if index % 2 == 0:
+        a = rng.randint(1, 999)
+        return (f"What is {a} * 0?" if rng.random() < 0.5 else f"What is 0 * {a}?"), "0", "times_zero"
+    a, b = rng.randint(10, 99), rng.randint(10, 99)
+    return f"What is {a} + {b}?", str(a + b), "two_digit_sum"
+
+
+def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exclude: set[str] = frozenset(),
+              task: str = "arithmetic"):
     """verl RL rows; problems in ``exclude`` are skipped so that train and test never overlap."""
+    if task not in TASKS:
+        raise ValueError(f"task={task!r}: expected one of {TASKS}")
     tmpl = get_template(template)
     rng = random.Random(f"{seed}-{split}")
     rows, seen = [], set(exclude)
     while len(rows) < n:
-        problem, answer = make_problem(rng, max_digits)
+        if task == "arithmetic":
+            (problem, answer), kind = make_problem(rng, max_digits), "arithmetic"
+        else:
+            problem, answer, kind = make_zero_or_sum_problem(rng, len(rows))
         if problem in seen:
             continue
         seen.add(problem)
@@ -58,6 +80,7 @@ def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exc
                     "source_id": f"{split}-{len(rows)}",
                     "problem": problem,
                     "template": template,
+                    "kind": kind,
                 },
             }
         )
@@ -72,6 +95,7 @@ def write_synthetic_arithmetic(
     template: str = "qwen_boxed",
     max_digits: int = 2,
     force: bool = False,
+    task: str = "arithmetic",
 ) -> dict[str, Path]:
     """Write ``train.parquet`` and ``test.parquet``; skip files that exist unless ``force``."""
     import pandas as pd
@@ -81,8 +105,8 @@ def write_synthetic_arithmetic(
     if all(p.is_file() for p in paths.values()) and not force:
         return paths
     out.mkdir(parents=True, exist_ok=True)
-    train, seen = make_rows(n_train, "train", seed, template, max_digits)
-    test, _ = make_rows(n_test, "test", seed, template, max_digits, exclude=seen)
+    train, seen = make_rows(n_train, "train", seed, template, max_digits, task=task)
+    test, _ = make_rows(n_test, "test", seed, template, max_digits, exclude=seen, task=task)
     for split, rows in (("train", train), ("test", test)):
         tmp = paths[split].with_suffix(".parquet.tmp")
         pd.DataFrame(rows).to_parquet(tmp, index=False)
@@ -97,12 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test", type=int, default=64, help="held-out problems")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--template", default="qwen_boxed")
-    parser.add_argument("--max-digits", type=int, default=2)
+    parser.add_argument("--max-digits", type=int, default=2, help="arithmetic task: operand digits")
+    parser.add_argument("--task", choices=TASKS, default="arithmetic")
     parser.add_argument("--force", action="store_true", help="rewrite existing files")
     args = parser.parse_args(argv)
     existed = (Path(args.out_dir) / "train.parquet").is_file()
     paths = write_synthetic_arithmetic(
-        args.out_dir, args.train, args.test, args.seed, args.template, args.max_digits, args.force
+        args.out_dir, args.train, args.test, args.seed, args.template, args.max_digits, args.force, args.task
     )
     state = "exist, kept" if existed and not args.force else "written"
     print(f"synthetic arithmetic {state}: {paths['train']} ({args.train} rows), {paths['test']} ({args.test} rows)")

@@ -16,3 +16,14 @@ def tiny_models(tmp_path_factory):
 
     root = Path(os.environ.get("LASER_TEST_MODELS", tmp_path_factory.mktemp("models")))
     return {c: build_tiny_model(root / f"tiny-qwen2-{c}", convention=c) for c in ("base", "chat")}
+
+
+@pytest.fixture(scope="session")
+def warm_models(tiny_models, tmp_path_factory):
+    """The tiny models after a short supervised warm start: they end their answers with EOS."""
+    from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
+    from data_prep.warm_start import warm_start
+
+    root = tmp_path_factory.mktemp("warm")
+    data = write_synthetic_arithmetic(root / "data", n_train=256, n_test=16)["train"].parent
+    return {c: warm_start(tiny_models[c], data, root / c, steps=100, log_every=0) for c in ("base", "chat")}

@@ -84,17 +84,6 @@ def test_tiny_cpu_grpo_trains(tmp_path, tiny_models, use_v1):
 ZC = 151652
 
 
-@pytest.fixture(scope="module")
-def warm_models(tiny_models, tmp_path_factory):
-    """The tiny models after a short supervised warm start: they end their answers with EOS."""
-    from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
-    from data_prep.warm_start import warm_start
-
-    root = tmp_path_factory.mktemp("warm")
-    data = write_synthetic_arithmetic(root / "data", n_train=256, n_test=16)["train"].parent
-    return {c: warm_start(tiny_models[c], data, root / c, steps=100, log_every=0) for c in ("base", "chat")}
-
-
 def check_zc_log_probs_against_transformers(dump: Path, model_dir: Path, end_token: int) -> list[dict]:
     """Step-1 records (the actor still has the initial weights): the z_c log-prob the recipe read from
     verl's actor equals a plain transformers forward on prompt + response + EOS + z_c."""

@@ -1,0 +1,317 @@
+"""Metrics, tables and plots from an evaluation folder (``samples/<benchmark>.jsonl``), and a
+side-by-side comparison of runs.
+
+    python -m recipe.laser.eval_report report outputs/eval/laser            # (re)writes the report
+    python -m recipe.laser.eval_report compare outputs/eval/grpo outputs/eval/laser --labels GRPO LaSeR
+
+Per benchmark and on average (the unweighted mean over benchmarks, as in the paper): accuracy (mean
+over all samples), self-verification TPR / TNR / F1 at r_s > 0.5 over two populations ("all": every
+sample, an unscored one counting as judged incorrect, as the authors' "all"; "answered": only
+samples with an extracted answer, the authors' "filtered"), AUROC and ECE over scored samples, and
+for k = 1, 2, 4, ... n: majority voting, self-reward-weighted voting (votes weighted by r_s clipped
+to [0, 1]), best-of-k by r_s and pass@k, averaged over seeded draws of k of the n samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from recipe.laser.answers import normalize_answer  # noqa: E402
+from recipe.laser.eval_metrics import expected_calibration_error, scaling_curve, verification_f1  # noqa: E402
+
+SCALING_METHODS = {
+    "majority": "Maj@k",
+    "weighted": "Self-reward weighted@k",
+    "best_of_n": "Best-of-k (r_s)",
+    "pass_at_k": "Pass@k",
+}
+
+
+def scaling_ks(n: int) -> list[int]:
+    """1, 2, 4, ... below n, then n."""
+    ks, k = [], 1
+    while k < n:
+        ks.append(k)
+        k *= 2
+    return ks + [n]
+
+
+def auroc(correct: np.ndarray, score: np.ndarray) -> float:
+    """AUROC over scored samples, through the trainer's own implementation."""
+    import torch
+
+    from recipe.laser.core_algos import binary_auroc
+
+    scored = ~np.isnan(score)
+    return float(binary_auroc(torch.tensor(np.nan_to_num(score)), torch.tensor(correct), torch.tensor(scored)))
+
+
+def benchmark_metrics(rows: list[dict], resamples: int = 64, seed: int = 0) -> dict:
+    """Metrics of one benchmark's sample rows (all problems must have the same number of samples)."""
+    by_problem: dict[str, list[dict]] = {}
+    for r in rows:
+        by_problem.setdefault(r["problem_id"], []).append(r)
+    sizes = {len(v) for v in by_problem.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"{rows[0]['benchmark']}: problems have different numbers of samples {sorted(sizes)}")
+    n = sizes.pop()
+    correct = np.array([r["correct"] for r in rows], dtype=bool)
+    score = np.array([np.nan if r["score"] is None else r["score"] for r in rows], dtype=float)
+    answered = np.array([r["extracted_answer"] is not None for r in rows], dtype=bool)
+    finished = np.array([r["finished"] for r in rows], dtype=bool)
+    ks = scaling_ks(n)
+    curves = []
+    for i, samples in enumerate(by_problem.values()):
+        samples = sorted(samples, key=lambda r: r["sample"])
+        curves.append(
+            scaling_curve(
+                np.array([s["correct"] for s in samples], dtype=bool),
+                [None if s["extracted_answer"] is None else normalize_answer(s["extracted_answer"]) for s in samples],
+                np.array([np.nan if s["score"] is None else s["score"] for s in samples], dtype=float),
+                ks, resamples=resamples, seed=seed + i,
+            )
+        )
+    scaling = {m: {k: float(np.mean([c[m][k] for c in curves])) for k in ks} for m in SCALING_METHODS}
+    scored = ~np.isnan(score)
+    return {
+        "problems": len(by_problem),
+        "n": n,
+        "samples": len(rows),
+        "accuracy": float(correct.mean()),
+        "finished_fraction": float(finished.mean()),
+        "answered_fraction": float(answered.mean()),
+        "verification_all": verification_f1(correct, score, np.ones_like(correct)),
+        "verification_answered": verification_f1(correct, score, answered),
+        "auroc": auroc(correct, score),
+        "ece": expected_calibration_error(correct, score),
+        "score_mean_correct": float(np.mean(score[scored & correct])) if (scored & correct).any() else float("nan"),
+        "score_mean_incorrect": float(np.mean(score[scored & ~correct])) if (scored & ~correct).any() else float("nan"),
+        "scaling": scaling,
+    }
+
+
+def load_samples(run_dir: Path) -> dict[str, list[dict]]:
+    files = sorted((Path(run_dir) / "samples").glob("*.jsonl"))
+    if not files:
+        raise FileNotFoundError(f"{run_dir}/samples: no <benchmark>.jsonl (run recipe.laser.evaluate first)")
+    out = {}
+    for f in files:
+        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        if rows:
+            out[f.stem] = rows
+    return out
+
+
+def run_metrics(run_dir: Path, resamples: int = 64, seed: int = 0) -> dict:
+    per_bench = {name: benchmark_metrics(rows, resamples, seed) for name, rows in load_samples(run_dir).items()}
+    return {"benchmarks": per_bench, "average": average(per_bench)}
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def headline(m: dict) -> dict[str, float]:
+    """The scalar figures of one benchmark's metrics, by row label."""
+    return {
+        "accuracy": m["accuracy"],
+        "f1_all": m["verification_all"]["f1"],
+        "f1_answered": m["verification_answered"]["f1"],
+        "tpr_all": m["verification_all"]["tpr"],
+        "tnr_all": m["verification_all"]["tnr"],
+        "auroc": m["auroc"],
+        "ece": m["ece"],
+        "finished_fraction": m["finished_fraction"],
+        "answered_fraction": m["answered_fraction"],
+    }
+
+
+def average(per_bench: dict[str, dict]) -> dict:
+    heads = [headline(m) for m in per_bench.values()]
+    avg = {key: _mean([h[key] for h in heads]) for key in heads[0]} if heads else {}
+    ks = sorted({k for m in per_bench.values() for k in m["scaling"]["majority"]})
+    avg["scaling"] = {
+        method: {k: _mean([m["scaling"][method].get(k) for m in per_bench.values()]) for k in ks}
+        for method in SCALING_METHODS
+    }
+    return avg
+
+
+ROWS = (
+    ("accuracy", "Accuracy"),
+    ("f1_all", "Self-verification F1 (all samples)"),
+    ("f1_answered", "Self-verification F1 (answered only)"),
+    ("tpr_all", "TPR: correct judged correct (all)"),
+    ("tnr_all", "TNR: incorrect judged incorrect (all)"),
+    ("auroc", "AUROC of r_s"),
+    ("ece", "ECE of clip(r_s, 0, 1)"),
+    ("finished_fraction", "Finished (ended with EOS)"),
+    ("answered_fraction", "Answered (a boxed answer)"),
+)
+
+
+def pct(x: float) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{100 * x:.1f}"
+
+
+def markdown(metrics: dict, title: str) -> str:
+    names = list(metrics["benchmarks"])
+    lines = [f"# {title}", "", "Percentages (AUROC and ECE x 100). Avg: unweighted mean over benchmarks.", ""]
+    lines.append("| | " + " | ".join(names) + " | Avg |")
+    lines.append("|---" * (len(names) + 2) + "|")
+    for key, label in ROWS:
+        cells = [pct(headline(metrics["benchmarks"][b])[key]) for b in names] + [pct(metrics["average"][key])]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    sizes = [f"{m['problems']} x {m['n']}" for m in metrics["benchmarks"].values()]
+    lines.append("| problems x samples | " + " | ".join(sizes) + " | |")
+    lines += ["", "## Inference-time scaling (accuracy %, mean over draws of k of the n samples)", ""]
+    for name, scaling in [("Avg", metrics["average"]["scaling"])] + [(b, m["scaling"]) for b, m in metrics["benchmarks"].items()]:
+        ks = sorted(scaling["majority"])
+        lines += [f"**{name}**", "", "| method | " + " | ".join(f"k={k}" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
+        for method, label in SCALING_METHODS.items():
+            lines.append(f"| {label} | " + " | ".join(pct(scaling[method][k]) for k in ks) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(metrics: dict, samples: dict[str, list[dict]], out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    panels = [("Avg", metrics["average"]["scaling"])] + [(b, m["scaling"]) for b, m in metrics["benchmarks"].items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.0), squeeze=False)
+    for ax, (name, scaling) in zip(axes[0], panels, strict=True):
+        ks = sorted(scaling["majority"])
+        for method, label in SCALING_METHODS.items():
+            ax.plot(ks, [100 * scaling[method][k] for k in ks], marker="o", ms=3, label=label,
+                    linestyle="--" if method == "pass_at_k" else "-")
+        ax.set_xscale("log", base=2)
+        ax.set_title(name)
+        ax.set_xlabel("k samples")
+    axes[0][0].set_ylabel("accuracy %")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out_dir / "scaling.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, len(samples), figsize=(3.2 * len(samples), 3.0), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], samples.items(), strict=True):
+        for correct, color in ((True, "tab:green"), (False, "tab:red")):
+            values = [r["score"] for r in rows if r["score"] is not None and r["correct"] == correct]
+            if values:
+                ax.hist(values, bins=20, alpha=0.6, color=color, label=f"{'correct' if correct else 'incorrect'} ({len(values)})")
+        ax.axvline(0.5, color="k", lw=0.8, ls=":")
+        ax.set_title(name)
+        ax.set_xlabel("r_s")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out_dir / "score_hist.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_report(run_dir: str | Path, resamples: int = 64, seed: int = 0) -> dict:
+    """metrics.json, results.md and plots/ in ``run_dir``; returns the metrics (and plot paths)."""
+    run_dir = Path(run_dir)
+    samples = load_samples(run_dir)
+    metrics = run_metrics(run_dir, resamples, seed)
+    config_path = run_dir / "run_config.json"
+    model = json.loads(config_path.read_text()).get("model", "?") if config_path.is_file() else "?"
+    _write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    _write_atomic(run_dir / "results.md", markdown(metrics, f"Evaluation of {model}"))
+    metrics["plots"] = [str(p) for p in plot(metrics, samples, run_dir / "plots")]
+    return metrics
+
+
+def read_metrics(path: Path) -> dict:
+    """metrics.json with the scaling curves' k keys back as integers (JSON made them strings)."""
+    metrics = json.loads(Path(path).read_text())
+    for m in list(metrics["benchmarks"].values()) + [metrics["average"]]:
+        m["scaling"] = {method: {int(k): v for k, v in curve.items()} for method, curve in m["scaling"].items()}
+    return metrics
+
+
+def compare(run_dirs: list[str | Path], labels: list[str] | None = None) -> str:
+    """One markdown table, runs side by side: accuracy and F1 (all samples) per benchmark and on
+    average, then majority vs self-reward-weighted voting at the largest k all runs share."""
+    labels = labels or [Path(d).name for d in run_dirs]
+    if len(labels) != len(run_dirs):
+        raise ValueError(f"--labels: {len(labels)} labels for {len(run_dirs)} runs")
+    runs = []
+    for d in run_dirs:
+        path = Path(d) / "metrics.json"
+        runs.append(read_metrics(path) if path.is_file() else run_metrics(Path(d)))
+    names = sorted(set.intersection(*(set(r["benchmarks"]) for r in runs)))
+    if not names:
+        raise ValueError(f"runs {list(map(str, run_dirs))} share no benchmark")
+    lines = []
+    for key, label in (("accuracy", "Accuracy %"), ("f1_all", "Self-verification F1 % (all samples)")):
+        lines += [f"**{label}**", "", "| run | " + " | ".join(names) + " | Avg |", "|---" * (len(names) + 2) + "|"]
+        for lab, r in zip(labels, runs, strict=True):
+            cells = [pct(headline(r["benchmarks"][b])[key]) for b in names]
+            cells.append(pct(_mean([headline(r["benchmarks"][b])[key] for b in names])))
+            lines.append(f"| {lab} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["**Voting at the largest shared k (accuracy %)**", "", "| run | " + " | ".join(
+        f"{b} Maj / Weighted" for b in names) + " |", "|---" * (len(names) + 1) + "|"]
+    shared_k = {b: min(max(r["benchmarks"][b]["scaling"]["majority"]) for r in runs) for b in names}
+    for lab, r in zip(labels, runs, strict=True):
+        cells = []
+        for b in names:
+            s, k = r["benchmarks"][b]["scaling"], shared_k[b]
+            cells.append(f"{pct(s['majority'][k])} / {pct(s['weighted'][k])} (k={k})")
+        lines.append(f"| {lab} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="(re)write metrics.json, results.md and plots/ of a run folder")
+    rep.add_argument("run_dir")
+    rep.add_argument("--resamples", type=int, default=64)
+    rep.add_argument("--seed", type=int, default=0)
+    cmp_ = sub.add_parser("compare", help="runs side by side")
+    cmp_.add_argument("run_dirs", nargs="+")
+    cmp_.add_argument("--labels", nargs="*", default=None)
+    cmp_.add_argument("--out", default=None, help="also write the table to this file")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "report":
+            write_report(args.run_dir, args.resamples, args.seed)
+            print((Path(args.run_dir) / "results.md").read_text())
+        else:
+            table = compare(args.run_dirs, args.labels)
+            print(table)
+            if args.out:
+                _write_atomic(Path(args.out), table)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"eval_report: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

