@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # LaSeR (last-token self-rewarding) on verl: the one entry point.
 #
-#   bash run_laser.sh                                  # default preset: tiny_cpu_grpo, on this CPU
+#   bash run_laser.sh                                  # default preset: tiny_cpu_repro (LaSeR vs GRPO on this CPU)
 #   PRESET=<name> bash run_laser.sh [hydra overrides]  # any preset; extra arguments go to hydra
 #   VAR=value bash run_laser.sh                        # every path and size of a preset is a variable
 #
@@ -9,7 +9,7 @@
 set -xeuo pipefail
 
 REPO_DIR=${REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
-PRESET=${PRESET:-tiny_cpu_grpo}
+PRESET=${PRESET:-tiny_cpu_repro}
 if [ -z "${PYTHON:-}" ]; then
     if [ -x "$REPO_DIR/.venv/bin/python" ]; then PYTHON=$REPO_DIR/.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -27,4 +27,8 @@ fi
 source "$preset_file"
 
 cd "$REPO_DIR"
+if declare -F preset_pipeline >/dev/null; then  # a preset of several runs (tiny_cpu_repro)
+    preset_pipeline "$@"
+    exit
+fi
 exec "$PYTHON" -m recipe.laser.main_laser "${PRESET_ARGS[@]}" "$@"

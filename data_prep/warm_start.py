@@ -78,7 +78,7 @@ def warm_start(
         optimizer.step()
         losses.append(loss.item())
         if log_every and step % log_every == 0:
-            print(f"warm start step {step}/{steps}: loss {sum(losses[-log_every:]) / log_every:.3f} ({time.time() - start:.0f} s)")
+            print(f"warm start step {step}/{steps}: loss {sum(losses[-log_every:]) / log_every:.3f} ({time.time() - start:.0f} s)", flush=True)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)

@@ -179,6 +179,7 @@ class VLLMBackend:
             dtype=dtype,
             seed=seed,
             enable_prefix_caching=True,  # the cheap score reuses the generation's blocks
+            disable_log_stats=False,  # keeps the prefix-cache counters that prefix_cache_stats() reads
             tensor_parallel_size=tensor_parallel_size,
             max_model_len=max_model_len,
         )

@@ -175,6 +175,7 @@ def sample_rows(problem: Problem, prompt_ids: list[int], samples, tokenizer, bet
                 "zc_log_prob": s.zc_log_prob,
                 "c_ref": ref,
                 "score": score,
+                **({"kind": problem.extra_info["kind"]} if "kind" in problem.extra_info else {}),
             }
         )
     return rows
