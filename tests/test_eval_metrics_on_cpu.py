@@ -78,3 +78,19 @@ def test_expected_calibration_error_hand_computed():
     ece = expected_calibration_error(np.array([1, 0, 0, 0]), np.array([0.95, 0.95, 0.1, 0.1]))
     assert ece == pytest.approx(0.45 * 0.5 + 0.1 * 0.5)
     assert math.isnan(expected_calibration_error(np.array([1]), np.array([NAN])))
+
+
+def test_k_larger_than_the_number_of_finished_samples():
+    # n = 4, only sample 2 finished (scored); truncated samples 0, 1 still carry answers ("8", "8")
+    correct = np.array([False, False, True, False])
+    answer = ["8", "8", "6", None]
+    scores = np.array([NAN, NAN, 0.6, NAN])
+    curve = scaling_curve(correct, answer, scores, ks=[4])
+    assert curve["majority"][4] == 0.0  # "8" has two votes, the correct answer one
+    assert curve["weighted"][4] == 1.0  # unfinished samples weigh 0: only the scored one votes
+    assert curve["best_of_n"][4] == 1.0  # unscored samples rank last
+    assert curve["pass_at_k"][4] == 1.0
+    # no finished sample at all: every vote weighs 0, so the two answers tie (1/2 in expectation);
+    # best-of-N ties over all four samples (1/4)
+    curve = scaling_curve(correct, answer, np.full(4, NAN), ks=[4])
+    assert curve["weighted"][4] == 0.5 and curve["best_of_n"][4] == 0.25

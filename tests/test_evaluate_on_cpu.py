@@ -69,6 +69,7 @@ def test_vllm_cpu_cheap_score_equals_full_forward(warm_models):
         assert c["finished"] >= 6 and c["ends_with_stop"], c
         assert c["cheap_vs_transformers"] < 1e-4, c
         assert c["prefill_vs_transformers"] < 1e-4, c
+        assert c["prefix_cache"]["prefix_cache_hits"] > 0, c  # the cheap score reused generation's blocks
 
 
 @pytest.fixture(scope="module")

@@ -200,6 +200,7 @@ def plot(metrics: dict, samples: dict[str, list[dict]], out_dir: Path) -> list[P
             ax.plot(ks, [100 * scaling[method][k] for k in ks], marker="o", ms=3, label=label,
                     linestyle="--" if method == "pass_at_k" else "-")
         ax.set_xscale("log", base=2)
+        ax.set_ylim(-2, 102)
         ax.set_title(name)
         ax.set_xlabel("k samples")
     axes[0][0].set_ylabel("accuracy %")
