@@ -77,6 +77,12 @@ def main() -> None:
             sequences.append(p + (tokens if tokens and tokens[-1] in stops else tokens + [stops[0]]))
     generated_tokens = sum(len(s) for s in sequences) - args.n * sum(len(p) for p in prompts)
 
+    # The first scoring call also pays vLLM's one-time set-up of this request shape; an evaluation
+    # scores once per chunk, so the second, steady-state call is the figure (both are printed).
+    t0 = time.time()
+    cheap_first = backend.score_continuation(sequences)
+    cheap_first_s = time.time() - t0
+    c_first = backend.prefix_cache_stats()
     t0 = time.time()
     cheap = backend.score_continuation(sequences)
     cheap_s = time.time() - t0
@@ -92,16 +98,20 @@ def main() -> None:
         "mean_sequence_tokens": sum(map(len, sequences)) / len(sequences),
         "engine_start_s": round(engine_s, 1),
         "generate_s": round(generate_s, 3),
+        "cheap_score_first_call_s": round(cheap_first_s, 3),
         "cheap_score_s": round(cheap_s, 3),
         "prefill_score_s": round(prefill_s, 3),
         "cheap_over_generate": round(cheap_s / generate_s, 4),
         "prefill_over_generate": round(prefill_s / generate_s, 4),
-        "max_abs_diff_cheap_vs_prefill": max(abs(a - b) for a, b in zip(cheap, prefill, strict=True)),
-        "prefix_cache_tokens": {"generate": cache_delta(c0, c1), "cheap_score": cache_delta(c1, c2),
+        "max_abs_diff_cheap_vs_prefill": max(abs(a - b) for a, b in zip(cheap + cheap_first, prefill + prefill, strict=True)),
+        "prefix_cache_tokens": {"generate": cache_delta(c0, c1), "cheap_score_first_call": cache_delta(c1, c_first),
+                                "cheap_score": cache_delta(c_first, c2),
                                 "prefill_score": cache_delta(c2, c3)},
     }
     print(f"{'':22s}{'seconds':>10s}{'/ generation':>14s}{'cache hits / queries (tokens)':>34s}")
-    for label, key, phase in (("generation", "generate_s", "generate"), ("cheap score (ours)", "cheap_score_s", "cheap_score"),
+    for label, key, phase in (("generation", "generate_s", "generate"),
+                              ("cheap score, 1st call", "cheap_score_first_call_s", "cheap_score_first_call"),
+                              ("cheap score (ours)", "cheap_score_s", "cheap_score"),
                               ("re-prefill (authors)", "prefill_score_s", "prefill_score")):
         c = result["prefix_cache_tokens"][phase]
         print(f"{label:22s}{result[key]:10.3f}{result[key] / generate_s:14.2%}{c['prefix_cache_hits']:>20d} / {c['prefix_cache_queries']}")
