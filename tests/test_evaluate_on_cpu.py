@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from tests.conftest import REPO_DIR, SHARED_DIR
 
@@ -37,12 +36,12 @@ def test_hf_cheap_score_equals_full_forward(warm_models, convention):
     prompts = prompt_ids(tokenizer, ["What is 12 + 7?", "What is 45 * 3?", "What is 99 - 1?"])
     samples = backend.generate(prompts, n=4, temperature=1.0, top_p=0.95, max_tokens=24, seed=1)
     assert [len(s) for s in samples] == [4, 4, 4]
-    finished = [(p, s) for p, ss in zip(prompts, samples) for s in ss if s.finished]
+    finished = [(p, s) for p, ss in zip(prompts, samples, strict=False) for s in ss if s.finished]
     assert len(finished) >= 8, "the warm-started model should end most answers"
     assert all(s.response_ids[-1] in stops and not any(t in stops for t in s.response_ids[:-1]) for _, s in finished)
     assert all(s.zc_log_prob is None for ss in samples for s in ss if not s.finished)
     full = backend.score_prefill([p + s.response_ids for p, s in finished])
-    diffs = [abs(s.zc_log_prob - f) for (_, s), f in zip(finished, full)]
+    diffs = [abs(s.zc_log_prob - f) for (_, s), f in zip(finished, full, strict=False)]
     assert max(diffs) < 1e-4, diffs
     # determinism: the same seed gives the same samples
     again = backend.generate(prompts, n=4, temperature=1.0, top_p=0.95, max_tokens=24, seed=1)
@@ -170,7 +169,7 @@ def fake_run(root, name, correct, scores, answers):
     rows = [
         {"benchmark": "toy", "problem_id": str(i // n), "sample": i % n, "correct": c, "score": s,
          "extracted_answer": a, "finished": s is not None}
-        for i, (c, s, a) in enumerate(zip(correct, scores, answers))
+        for i, (c, s, a) in enumerate(zip(correct, scores, answers, strict=False))
     ]
     (d / "toy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root / name

@@ -32,7 +32,7 @@ def check(model_dir: str) -> dict:
         for a, b in ((12, 7), (45, 30), (3, 99))
     ]
     samples = backend.generate(prompts, n=4, temperature=1.0, top_p=1.0, max_tokens=24, seed=0)
-    finished = [(p + s.response_ids, s.zc_log_prob) for p, ss in zip(prompts, samples) for s in ss if s.finished]
+    finished = [(p + s.response_ids, s.zc_log_prob) for p, ss in zip(prompts, samples, strict=False) for s in ss if s.finished]
     sequences = [seq for seq, _ in finished]
     prefill = backend.score_prefill(sequences)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
@@ -46,8 +46,8 @@ def check(model_dir: str) -> dict:
         "samples": sum(len(ss) for ss in samples),
         "finished": len(finished),
         "ends_with_stop": all(seq[-1] in stops for seq in sequences),
-        "cheap_vs_transformers": max((abs(c - r) for (_, c), r in zip(finished, reference)), default=None),
-        "prefill_vs_transformers": max((abs(p - r) for p, r in zip(prefill, reference)), default=None),
+        "cheap_vs_transformers": max((abs(c - r) for (_, c), r in zip(finished, reference, strict=False)), default=None),
+        "prefill_vs_transformers": max((abs(p - r) for p, r in zip(prefill, reference, strict=False)), default=None),
         "prefix_cache": backend.prefix_cache_stats(),
     }
 

@@ -63,7 +63,7 @@ class HFBackend:
     name = "hf"
 
     def __init__(self, model_path: str, zc_token_id: int, stop_ids: list[int], dtype: str = "auto",
-                 device: str | None = None, batch_size: int = 32, **_unused):
+                 device: str | None = None, batch_size: int = 32):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

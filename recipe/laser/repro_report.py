@@ -77,6 +77,7 @@ def summarize(runs: dict[str, Path], evals: dict[str, Path], seconds: float | No
             "k": k,
             **{f"{method}@k": src["scaling"][method][k] for method in ("majority", "weighted", "best_of_n", "pass_at_k")},
             "families": family_table(d),
+            "scaling": src["scaling"],
         }
     curves = {}
     for label, f in runs.items():
@@ -117,7 +118,7 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(summary: dict, evals: dict[str, Path], out_dir: Path) -> list[Path]:
+def plot(summary: dict, out_dir: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,11 +141,11 @@ def plot(summary: dict, evals: dict[str, Path], out_dir: Path) -> list[Path]:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    for label, d in evals.items():
-        m = overall(run_metrics(d))
-        ks = sorted(m["scaling"]["majority"])
-        line, = ax.plot(ks, [100 * m["scaling"]["weighted"][k] for k in ks], marker="o", label=f"{label}: weighted")
-        ax.plot(ks, [100 * m["scaling"]["majority"][k] for k in ks], marker="x", ls="--", color=line.get_color(),
+    for label, row in summary["held_out"].items():
+        scaling = row["scaling"]
+        ks = sorted(scaling["majority"])
+        line, = ax.plot(ks, [100 * scaling["weighted"][k] for k in ks], marker="o", label=f"{label}: weighted")
+        ax.plot(ks, [100 * scaling["majority"][k] for k in ks], marker="x", ls="--", color=line.get_color(),
                 label=f"{label}: majority")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("k samples")
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(summary)
     (out / "summary.md").write_text(table)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    paths = plot(summary, evals, out)
+    paths = plot(summary, out)
     print(table)
     print("repro_report: wrote " + ", ".join(str(p) for p in [out / "summary.md", out / "summary.json", *paths]))
     return 0
