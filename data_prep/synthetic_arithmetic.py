@@ -17,6 +17,7 @@ Two tasks:
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from pathlib import Path
@@ -97,13 +98,18 @@ def write_synthetic_arithmetic(
     force: bool = False,
     task: str = "arithmetic",
 ) -> dict[str, Path]:
-    """Write ``train.parquet`` and ``test.parquet``; skip files that exist unless ``force``."""
+    """Write ``train.parquet`` and ``test.parquet``; files written with the same options are kept
+    (unless ``force``), files written with other options are rewritten (``options.json`` records them)."""
     import pandas as pd
 
     out = Path(out_dir)
     paths = {"train": out / "train.parquet", "test": out / "test.parquet"}
-    if all(p.is_file() for p in paths.values()) and not force:
-        return paths
+    options = {"n_train": n_train, "n_test": n_test, "seed": seed, "template": template, "max_digits": max_digits,
+               "task": task}
+    options_file = out / "options.json"
+    if all(p.is_file() for p in paths.values()) and not force and options_file.is_file():
+        if json.loads(options_file.read_text()) == options:
+            return paths
     out.mkdir(parents=True, exist_ok=True)
     train, seen = make_rows(n_train, "train", seed, template, max_digits, task=task)
     test, _ = make_rows(n_test, "test", seed, template, max_digits, exclude=seen, task=task)
@@ -111,6 +117,7 @@ def write_synthetic_arithmetic(
         tmp = paths[split].with_suffix(".parquet.tmp")
         pd.DataFrame(rows).to_parquet(tmp, index=False)
         tmp.replace(paths[split])  # atomic: a crash never leaves a half-written parquet
+    options_file.write_text(json.dumps(options))
     return paths
 
 
@@ -125,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", choices=TASKS, default="arithmetic")
     parser.add_argument("--force", action="store_true", help="rewrite existing files")
     args = parser.parse_args(argv)
-    existed = (Path(args.out_dir) / "train.parquet").is_file()
+    options_file = Path(args.out_dir) / "options.json"
+    before = options_file.read_text() if options_file.is_file() else None
     paths = write_synthetic_arithmetic(
         args.out_dir, args.train, args.test, args.seed, args.template, args.max_digits, args.force, args.task
     )
-    state = "exist, kept" if existed and not args.force else "written"
+    state = "exist with these options, kept" if before == options_file.read_text() and not args.force else "written"
     print(f"synthetic arithmetic {state}: {paths['train']} ({args.train} rows), {paths['test']} ({args.test} rows)")
     return 0
 

@@ -45,8 +45,13 @@ def warm_start(
 
     out = Path(out_dir)
     marker = out / "laser_warm_start.json"
+    settings = {"from": str(model_dir), "data": str(data_dir), "steps": steps, "batch_size": batch_size, "lr": lr,
+                "error_rate": error_rate, "seed": seed}
     if marker.is_file() and not force:
-        return out
+        done = json.loads(marker.read_text())
+        if {k: done.get(k) for k in settings} == settings:
+            return out
+        print(f"warm start: {out} was made with other settings ({done}); training again", flush=True)
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
@@ -84,7 +89,7 @@ def warm_start(
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     (out / "generation_config.json").write_text((Path(model_dir) / "generation_config.json").read_text())
-    marker.write_text(json.dumps({"from": str(model_dir), "steps": steps, "error_rate": error_rate, "final_loss": losses[-1]}))
+    marker.write_text(json.dumps({**settings, "final_loss": losses[-1]}))
     return out
 
 
@@ -100,10 +105,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
-    existed = (Path(args.out) / "laser_warm_start.json").is_file()
+    marker = Path(args.out) / "laser_warm_start.json"
+    before = marker.read_text() if marker.is_file() else None
     out = warm_start(args.model, args.data_dir, args.out, args.steps, args.batch_size, args.lr, args.error_rate, args.seed, args.force)
     info = json.loads((out / "laser_warm_start.json").read_text())
-    print(f"warm start {'exists, kept' if existed and not args.force else 'written'}: {out} (final loss {info['final_loss']:.3f})")
+    state = "exists with these settings, kept" if before == marker.read_text() and not args.force else "written"
+    print(f"warm start {state}: {out} (final loss {info['final_loss']:.3f})")
     return 0
 
 

@@ -63,3 +63,24 @@ def test_synthetic_data_loads_through_verls_rl_dataset(tmp_path, tiny_models):
     assert len(dataset) == 8
     item = dataset[0]
     assert "raw_prompt" in item or "input_ids" in item
+
+
+def test_zero_or_sum_task_families_and_options_aware_cache(tmp_path):
+    paths = write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_or_sum")
+    train, test = pd.read_parquet(paths["train"]), pd.read_parquet(paths["test"])
+    for frame in (train, test):
+        kinds = frame["extra_info"].map(lambda e: e["kind"])
+        assert set(kinds) == {"times_zero", "two_digit_sum"} and (kinds == "times_zero").sum() == len(frame) // 2
+        for _, row in frame.iterrows():
+            a, op, b = row["extra_info"]["problem"].removeprefix("What is ").removesuffix("?").split()
+            expected = int(a) * int(b) if op == "*" else int(a) + int(b)
+            assert row["reward_model"]["ground_truth"] == str(expected)
+            assert (row["extra_info"]["kind"] == "times_zero") == (op == "*" and "0" in (a, b))
+    assert not set(train["extra_info"].map(lambda e: e["problem"])) & set(test["extra_info"].map(lambda e: e["problem"]))
+    stamp = paths["train"].stat().st_mtime_ns
+    write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_or_sum")  # same options: kept
+    assert paths["train"].stat().st_mtime_ns == stamp
+    write_synthetic_arithmetic(tmp_path, n_train=20, n_test=10, task="zero_or_sum")  # other options: rewritten
+    assert len(pd.read_parquet(paths["train"])) == 20
+    with pytest.raises(ValueError, match="task='nope'"):
+        write_synthetic_arithmetic(tmp_path / "x", task="nope")
