@@ -20,15 +20,19 @@ def check(model_dir: str) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from recipe.laser.eval_backends import VLLMBackend, stop_token_ids
+    from recipe.laser.templates import get_template
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     stops = stop_token_ids(model_dir, tokenizer)
     zc = tokenizer.convert_tokens_to_ids("<|vision_start|>")
     backend = VLLMBackend(model_dir, zc, stops, dtype="float32", seed=0, max_model_len=256, enforce_eager=True,
                           block_size=32)  # CPU attention needs a multiple of 32
+    # the training template: in distribution for the warm-started models, and long enough (> 32 tokens
+    # with the answer) that [x, y] fills a KV block the cheap score can find in the prefix cache
+    template = get_template("qwen_boxed")
     prompts = [
-        list(tokenizer.apply_chat_template([{"role": "user", "content": f"What is {a} + {b}?"}],
-                                           add_generation_prompt=True, return_dict=False))
+        list(tokenizer.apply_chat_template(template.messages(f"What is {a} + {b}?"), add_generation_prompt=True,
+                                           return_dict=False))
         for a, b in ((12, 7), (45, 30), (3, 99))
     ]
     samples = backend.generate(prompts, n=4, temperature=1.0, top_p=1.0, max_tokens=24, seed=0)
@@ -48,6 +52,7 @@ def check(model_dir: str) -> dict:
         "ends_with_stop": all(seq[-1] in stops for seq in sequences),
         "cheap_vs_transformers": max((abs(c - r) for (_, c), r in zip(finished, reference, strict=False)), default=None),
         "prefill_vs_transformers": max((abs(p - r) for p, r in zip(prefill, reference, strict=False)), default=None),
+        "prompt_tokens": [len(p) for p in prompts],
         "prefix_cache": backend.prefix_cache_stats(),
     }
 
