@@ -16,7 +16,10 @@ MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to a Hugging Face model folder (verl che
 TEMPLATE=${TEMPLATE:-qwen_boxed}                        # the training template: qwen_boxed, octothinker_boxed, orz_r1
 EVAL_DATA=${EVAL_DATA:-$REPO_DIR/data/math_$TEMPLATE/eval} # parquet files, one per benchmark
 EVAL_SOURCE_DIR=${EVAL_SOURCE_DIR:-}                    # jsonl folder to prepare EVAL_DATA from (empty: the hub)
-OUT_DIR=${OUT_DIR:-$REPO_DIR/outputs/eval/$(basename "$(dirname "$(dirname "$MODEL_PATH")")")-$(basename "$MODEL_PATH")}
+# default output name: checkpoints/<run>/global_step_N/actor/huggingface -> <run>_global_step_N;
+# any other path or hub id -> its slashes as underscores
+run_name=${MODEL_PATH%/}; run_name=${run_name%/actor/huggingface}; run_name=${run_name#*checkpoints/}
+OUT_DIR=${OUT_DIR:-$REPO_DIR/outputs/eval/${run_name//\//_}}
 BACKEND=${BACKEND:-vllm}                                # vllm | hf
 N=${N:-}                                                # samples per problem; empty: 2 (MATH500, OlympiadBench), 32 (AMC23, AIME24/25)
 MAX_TOKENS=${MAX_TOKENS:-8192}

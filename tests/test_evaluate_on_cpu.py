@@ -200,3 +200,15 @@ def test_report_metrics_by_hand_and_compare(tmp_path):
     # metrics.json read back (string keys in JSON) gives the same table
     write_report(grpo, resamples=16)
     assert compare([grpo, run], ["GRPO", "LaSeR"]) == table
+
+
+def test_run_eval_sh_passes_its_variables_and_extra_options(tmp_path, warm_models, eval_data):
+    env = {**os.environ, "MODEL_PATH": str(warm_models["base"]), "EVAL_DATA": str(eval_data), "BACKEND": "hf",
+           "OUT_DIR": str(tmp_path / "out"), "LIMIT": "1", "N": "1", "MAX_TOKENS": "8", "C_REF": "-19.5"}
+    proc = subprocess.run(["bash", str(REPO_DIR / "run_eval.sh"), "--no-progress", "--beta-v", "0.5"], env=env,
+                          capture_output=True, text=True, timeout=600, cwd=REPO_DIR)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.loads((tmp_path / "out" / "run_config.json").read_text())
+    assert (config["backend"], config["limit"], config["max_tokens"], config["c_ref"]) == ("hf", 1, 8, -19.5)
+    assert config["beta_v"] == 0.5 and set(config["n"].values()) == {1}  # the extra option wins over BETA_V
+    assert (tmp_path / "out" / "results.md").is_file()
