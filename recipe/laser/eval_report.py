@@ -99,13 +99,38 @@ def benchmark_metrics(rows: list[dict], resamples: int = 64, seed: int = 0) -> d
     }
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """One dict per non-empty line; [] for a missing file."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write-then-rename: a reader never sees a half-written file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def load_samples(run_dir: Path) -> dict[str, list[dict]]:
     files = sorted((Path(run_dir) / "samples").glob("*.jsonl"))
     if not files:
         raise FileNotFoundError(f"{run_dir}/samples: no <benchmark>.jsonl (run recipe.laser.evaluate first)")
     out = {}
     for f in files:
-        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        rows = read_jsonl(f)
         if rows:
             out[f.stem] = rows
     return out
@@ -205,10 +230,7 @@ def plot(metrics: dict, samples: dict[str, list[dict]], out_dir: Path) -> list[P
         ax.set_xlabel("k samples")
     axes[0][0].set_ylabel("accuracy %")
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out_dir / "scaling.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "scaling.png"))
 
     fig, axes = plt.subplots(1, len(samples), figsize=(3.2 * len(samples), 3.0), squeeze=False)
     for ax, (name, rows) in zip(axes[0], samples.items(), strict=True):
@@ -220,17 +242,8 @@ def plot(metrics: dict, samples: dict[str, list[dict]], out_dir: Path) -> list[P
         ax.set_title(name)
         ax.set_xlabel("r_s")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out_dir / "score_hist.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "score_hist.png"))
     return paths
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def write_report(run_dir: str | Path, resamples: int = 64, seed: int = 0) -> dict:
@@ -240,8 +253,8 @@ def write_report(run_dir: str | Path, resamples: int = 64, seed: int = 0) -> dic
     metrics = run_metrics(run_dir, resamples, seed)
     config_path = run_dir / "run_config.json"
     model = json.loads(config_path.read_text()).get("model", "?") if config_path.is_file() else "?"
-    _write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
-    _write_atomic(run_dir / "results.md", markdown(metrics, f"Evaluation of {model}"))
+    write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    write_atomic(run_dir / "results.md", markdown(metrics, f"Evaluation of {model}"))
     metrics["plots"] = [str(p) for p in plot(metrics, samples, run_dir / "plots")]
     return metrics
 
@@ -307,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             table = compare(args.run_dirs, args.labels)
             print(table)
             if args.out:
-                _write_atomic(Path(args.out), table)
+                write_atomic(Path(args.out), table)
     except (FileNotFoundError, ValueError) as error:
         print(f"eval_report: error: {error}", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from recipe.laser.eval_report import read_jsonl, write_atomic, write_report  # noqa: E402
 from recipe.laser.reward import compute_score, verifier_stats  # noqa: E402
 
 DEFAULT_N = {"math500": 2, "olympiadbench": 2, "amc23": 32, "aime24": 32, "aime25": 32}
@@ -101,19 +102,8 @@ def problem_seed(seed: int, benchmark: str, chunk: list[Problem]) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    tmp.replace(path)
+    write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def check_or_write_run_config(out_dir: Path, config: dict) -> None:
@@ -127,7 +117,7 @@ def check_or_write_run_config(out_dir: Path, config: dict) -> None:
                 "use a new --out-dir, or --force to discard them"
             )
     out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=1))
+    write_atomic(path, json.dumps(config, indent=1))
 
 
 def resolve_c_ref(value: str) -> tuple[str, float | None]:
@@ -187,7 +177,6 @@ def evaluate(args) -> Path:
 
     from recipe.laser.config import LaSeRConfig, resolve_zc_token
     from recipe.laser.eval_backends import make_backend, stop_token_ids
-    from recipe.laser.eval_report import write_report
 
     out_dir = Path(args.out_dir)
     if args.force and out_dir.exists():
@@ -243,6 +232,7 @@ def evaluate(args) -> Path:
         bar = tqdm(total=pending, desc="problems", unit="problem", disable=args.no_progress)
         for name, chunks in todo.items():
             n = n_of[name]
+            order = {p.problem_id: i for i, p in enumerate(benchmarks[name])}  # rows stay in problem order
             for chunk in chunks:
                 prompt_ids = [list(tokenizer.apply_chat_template(p.prompt, add_generation_prompt=True, return_dict=False)) for p in chunk]
                 t0 = time.time()
@@ -258,7 +248,6 @@ def evaluate(args) -> Path:
                 t2 = time.time()
                 for p, ids, ss, rr in zip(chunk, prompt_ids, samples, refs, strict=True):
                     done_rows[name] += sample_rows(p, ids, ss, tokenizer, args.beta_v, c_ref, rr, args.format_gate)
-                order = {p.problem_id: i for i, p in enumerate(benchmarks[name])}
                 done_rows[name].sort(key=lambda r: (order[r["problem_id"]], r["sample"]))
                 write_jsonl_atomic(out_dir / "samples" / f"{name}.jsonl", done_rows[name])
                 timing["generate_s"] += t1 - t0

@@ -23,14 +23,22 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from recipe.laser.eval_report import headline, load_samples, pct, run_metrics  # noqa: E402
+from recipe.laser.eval_report import (  # noqa: E402
+    headline,
+    load_samples,
+    pct,
+    read_jsonl,
+    run_metrics,
+    save_figure,
+    write_atomic,
+)
 
 CURVES = (("critic/score/mean", "accuracy (training batch)"), ("laser/f1", "self-verification F1 (training batch)"))
 
 
 def read_steps(metrics_file: Path) -> list[dict]:
     """verl's file logger lines: {"step": s, "data": {...}}."""
-    rows = [json.loads(line) for line in Path(metrics_file).read_text().splitlines() if line.strip()]
+    rows = read_jsonl(metrics_file)
     if not rows:
         raise ValueError(f"{metrics_file}: no metrics")
     return [{"step": r["step"], **r["data"]} for r in rows]
@@ -135,10 +143,7 @@ def plot(summary: dict, out_dir: Path) -> list[Path]:
         ax.set_xlabel("training step")
         ax.set_ylim(-0.02, 1.02)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "curves.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "curves.png"))
 
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
     for label, row in summary["held_out"].items():
@@ -151,10 +156,7 @@ def plot(summary: dict, out_dir: Path) -> list[Path]:
     ax.set_xlabel("k samples")
     ax.set_ylabel("held-out accuracy %")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out_dir / "voting.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "voting.png"))
     return paths
 
 
@@ -186,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
-    (out / "summary.md").write_text(table)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_atomic(out / "summary.md", table)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1))
     paths = plot(summary, out)
     print(table)
     print("repro_report: wrote " + ", ".join(str(p) for p in [out / "summary.md", out / "summary.json", *paths]))
