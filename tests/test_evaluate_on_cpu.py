@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_DIR, SHARED_DIR
 
-VLLM_PYTHON = REPO_DIR / ".venv-vllm" / "bin" / "python"
+VLLM_PYTHON = Path(os.environ.get("VLLM_VENV", REPO_DIR / ".venv-vllm")) / "bin" / "python"  # as setup.sh
 END_TOKEN = {"base": 151643, "chat": 151645}
 
 
