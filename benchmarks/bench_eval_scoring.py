@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def cache_delta(before: dict, after: dict) -> dict:
@@ -41,30 +38,52 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
-    from recipe.laser.eval_backends import VLLMBackend, stop_token_ids
+    from recipe.laser.evaluation.backends import VLLMBackend, stop_token_ids
 
     model = args.model
     if model is None:
         from data_prep.tiny_model import build_tiny_model
 
-        model = str(build_tiny_model(Path(tempfile.mkdtemp()) / "tiny", hidden_size=args.hidden, num_layers=args.layers,
-                                     num_heads=args.hidden // 32, intermediate_size=2 * args.hidden))
+        model = str(
+            build_tiny_model(
+                Path(tempfile.mkdtemp()) / "tiny",
+                hidden_size=args.hidden,
+                num_layers=args.layers,
+                num_heads=args.hidden // 32,
+                intermediate_size=2 * args.hidden,
+            )
+        )
     tokenizer = AutoTokenizer.from_pretrained(model)
     stops = stop_token_ids(model, tokenizer)
     zc = tokenizer.convert_tokens_to_ids("<|vision_start|>")
     t0 = time.time()
-    backend = VLLMBackend(model, zc, stops, dtype="float32", seed=0, max_model_len=args.max_tokens + 256,
-                          enforce_eager=args.enforce_eager, block_size=args.block_size)
+    backend = VLLMBackend(
+        model,
+        zc,
+        stops,
+        dtype="float32",
+        seed=0,
+        max_model_len=args.max_tokens + 256,
+        enforce_eager=args.enforce_eager,
+        block_size=args.block_size,
+    )
     engine_s = time.time() - t0
     problems = [f"What is {17 * i + 3} + {29 * i + 11}? Show your work." for i in range(args.prompts)]
-    prompts = [list(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
-                                                  return_dict=False)) for p in problems]
+    prompts = [
+        list(
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": p}], add_generation_prompt=True, return_dict=False
+            )
+        )
+        for p in problems
+    ]
 
     from vllm import SamplingParams
 
     # Generation only (the backend's generate() would also score): time it alone.
-    params = SamplingParams(n=args.n, temperature=1.0, top_p=1.0, max_tokens=args.max_tokens, detokenize=False,
-                            stop_token_ids=stops)
+    params = SamplingParams(
+        n=args.n, temperature=1.0, top_p=1.0, max_tokens=args.max_tokens, detokenize=False, stop_token_ids=stops
+    )
     c0 = backend.prefix_cache_stats()
     t0 = time.time()
     outputs = backend.llm.generate([backend._prompt(p) for p in prompts], params, use_tqdm=False)
@@ -103,18 +122,26 @@ def main() -> None:
         "prefill_score_s": round(prefill_s, 3),
         "cheap_over_generate": round(cheap_s / generate_s, 4),
         "prefill_over_generate": round(prefill_s / generate_s, 4),
-        "max_abs_diff_cheap_vs_prefill": max(abs(a - b) for a, b in zip(cheap + cheap_first, prefill + prefill, strict=True)),
-        "prefix_cache_tokens": {"generate": cache_delta(c0, c1), "cheap_score_first_call": cache_delta(c1, c_first),
-                                "cheap_score": cache_delta(c_first, c2),
-                                "prefill_score": cache_delta(c2, c3)},
+        "max_abs_diff_cheap_vs_prefill": max(
+            abs(a - b) for a, b in zip(cheap + cheap_first, prefill + prefill, strict=True)
+        ),
+        "prefix_cache_tokens": {
+            "generate": cache_delta(c0, c1),
+            "cheap_score_first_call": cache_delta(c1, c_first),
+            "cheap_score": cache_delta(c_first, c2),
+            "prefill_score": cache_delta(c2, c3),
+        },
     }
     print(f"{'':22s}{'seconds':>10s}{'/ generation':>14s}{'cache hits / queries (tokens)':>34s}")
-    for label, key, phase in (("generation", "generate_s", "generate"),
-                              ("cheap score, 1st call", "cheap_score_first_call_s", "cheap_score_first_call"),
-                              ("cheap score (ours)", "cheap_score_s", "cheap_score"),
-                              ("re-prefill (authors)", "prefill_score_s", "prefill_score")):
+    for label, key, phase in (
+        ("generation", "generate_s", "generate"),
+        ("cheap score, 1st call", "cheap_score_first_call_s", "cheap_score_first_call"),
+        ("cheap score (ours)", "cheap_score_s", "cheap_score"),
+        ("re-prefill (authors)", "prefill_score_s", "prefill_score"),
+    ):
         c = result["prefix_cache_tokens"][phase]
-        print(f"{label:22s}{result[key]:10.3f}{result[key] / generate_s:14.2%}{c['prefix_cache_hits']:>20d} / {c['prefix_cache_queries']}")
+        share = result[key] / generate_s
+        print(f"{label:22s}{result[key]:10.3f}{share:14.2%}{c['prefix_cache_hits']:>20d} / {c['prefix_cache_queries']}")
     print("BENCH_EVAL_SCORING " + json.dumps(result))
 
 

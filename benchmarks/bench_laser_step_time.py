@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 PHASES = ("timing_s/gen", "timing_s/old_log_prob", "timing_s/adv", "timing_s/update_actor", "timing_s/step")
 
@@ -52,7 +51,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = write_synthetic_arithmetic(tmp / "data")["train"].parent
-        model = warm_start(build_tiny_model(REPO / "models/tiny-qwen2-base"), data, REPO / "models/tiny-qwen2-base-warm")
+        model = warm_start(
+            build_tiny_model(REPO / "models/tiny-qwen2-base"), data, REPO / "models/tiny-qwen2-base-warm"
+        )
         results = {p: run(p, model, data, args.steps, tmp) for p in ("tiny_cpu_grpo", "tiny_cpu_laser")}
 
     def mean(rows, key):

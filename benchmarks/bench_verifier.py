@@ -10,15 +10,12 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recipe.laser.answers import as_integer, normalize_answer  # noqa: E402
-from recipe.laser.reward import POOL_WORKERS, compute_score, verifier_stats  # noqa: E402
+from recipe.laser.verifier.answers import as_integer, normalize_answer
+from recipe.laser.verifier.reward import POOL_WORKERS, compute_score, verifier_stats
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 
@@ -64,8 +61,10 @@ def main() -> None:
         start = time.perf_counter()
         result = compute_score("math", response, gold, format_gate="boxed")
         answer = result["extracted_answer"]
-        slow = bool(answer) and normalize_answer(answer) != normalize_answer(gold) and not (
-            as_integer(answer) is not None and as_integer(gold) is not None
+        slow = (
+            bool(answer)
+            and normalize_answer(answer) != normalize_answer(gold)
+            and not (as_integer(answer) is not None and as_integer(gold) is not None)
         )
         return time.perf_counter() - start, slow, result
 
@@ -81,8 +80,10 @@ def main() -> None:
 
     print(f"verifier: {args.calls} calls, {args.threads} caller threads, {POOL_WORKERS} math-verify worker processes")
     print(f"  throughput  {args.calls / wall:8.1f} checks/s   (wall {wall:.2f} s)")
-    print(f"  latency     p50 {pct(latencies, 0.5):7.2f} ms   p99 {pct(latencies, 0.99):7.2f} ms   max {latencies[-1] * 1000:.1f} ms")
-    print(f"  math-verify {len(slow)} calls ({100 * len(slow) / args.calls:.0f}%): p50 {pct(slow, 0.5):.2f} ms  p99 {pct(slow, 0.99):.2f} ms")
+    p50, p99 = pct(latencies, 0.5), pct(latencies, 0.99)
+    print(f"  latency     p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   max {latencies[-1] * 1000:.1f} ms")
+    share = 100 * len(slow) / args.calls
+    print(f"  math-verify {len(slow)} calls ({share:.0f}%): p50 {pct(slow, 0.5):.2f} ms  p99 {pct(slow, 0.99):.2f} ms")
     print(f"  accuracy of the mix {statistics.mean(r[2]['score'] for r in results):.3f}; counters {verifier_stats()}")
 
 

@@ -1,18 +1,24 @@
-"""Prepare LaSeR's prompt sets as verl RL parquet: DeepMath-103K for training, and the five
-evaluation benchmarks (MATH500, AMC23, AIME24, AIME25, OlympiadBench), all with one prompt template.
+"""Prepare LaSeR's prompt sets as verl RL parquet: DeepMath-103K for training, and the five evaluation
+benchmarks (MATH500, AMC23, AIME24, AIME25, OlympiadBench), with the authors' prompt.
 
-    # training set from the hub, evaluation sets from local jsonl, Qwen2.5-base template
-    python -m data_prep.prepare_math --out-dir data/math_qwen_boxed --template qwen_boxed \\
-        --eval-dir ../shared/data/eval
-    # training set from local files of DeepMath's schema, filtered and capped
-    python -m data_prep.prepare_math --out-dir data/x --template orz_r1 --train-files a.parquet b.jsonl \\
+    # the five benchmarks shipped in data_prep/benchmarks, prompts rendered with Qwen2.5's chat template
+    python -m data_prep.prepare_math --out-dir data/math_qwen2.5 --tokenizer Qwen/Qwen2.5-7B --no-train
+    # training set from the hub (or --train-files a.parquet b.jsonl of its schema), filtered and capped
+    python -m data_prep.prepare_math --out-dir data/math_orz --tokenizer Open-Reasoner-Zero/Open-Reasoner-Zero-7B \
         --min-difficulty 5 --max-train 20000 --seed 0
 
-Writes ``train.parquet``, ``eval/<benchmark>.parquet`` and ``summary.json`` (rows written and
-skipped by reason, overlap removed, the options used). Idempotent: a folder prepared with the same
-options is kept; ``--force`` rewrites. Rows with an unusable field are skipped and counted (the first
-few are printed with file, row and field); ``--strict`` turns them into errors. A missing column, an
-unreadable file or an unknown template always stops with an error.
+Every row holds the same prompt for every backbone: one user turn, the problem, one space, then "Please
+reason step by step, and put your final answer within \\boxed{}." (verl renders it with the model's
+chat template). Its format gate is decided as the authors do, from the rendered prompt (``<answer>``
+and ``</answer>`` in it: the R1 gate; otherwise exactly one ``\\boxed{``), here with the model's
+tokenizer, and stored in ``extra_info.format_gate``. A tokenizer without a chat template stops with a
+message; ``--chat-template FILE`` supplies one (train with ``laser.chat_template_file=FILE`` too).
+
+Writes ``train.parquet``, ``eval/<benchmark>.parquet`` and ``summary.json`` (rows written and skipped
+by reason, overlap removed, the format gate, a rendered prompt, the options). Idempotent: a folder
+prepared with the same options is kept; ``--force`` rewrites. Rows with an unusable field are skipped
+and counted (the first few are printed with file, row and field); ``--strict`` turns them into errors.
+A missing column or an unreadable file always stops with an error.
 """
 
 from __future__ import annotations
@@ -27,12 +33,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recipe.laser.templates import TEMPLATES, get_template  # noqa: E402
+from recipe.laser.families import get_family
+from recipe.laser.prompts import ChatTemplateError, format_gate_for, render, training_messages
 
 DEEPMATH_HUB_ID = "zwhe99/DeepMath-103K"
+SHIPPED_EVAL_DIR = Path(__file__).resolve().parent / "benchmarks"  # the five benchmarks, in the repository
 DEEPMATH_SOURCE = "DeepMath-103K"
 
 
@@ -125,17 +130,18 @@ def _text_field(row: dict, keys: tuple[str, ...], numeric_ok: bool = False) -> s
     return value.strip()
 
 
-def make_row(data_source: str, problem: str, answer: str, template: str, split: str, index: int, source_id: str) -> dict:
+def make_row(data_source: str, problem: str, answer: str, gate: str, split: str, index: int, source_id: str) -> dict:
+    extra = {"split": split, "index": index, "source_id": source_id, "problem": problem, "format_gate": gate}
     return {
         "data_source": data_source,
-        "prompt": get_template(template).messages(problem),
+        "prompt": training_messages(problem),
         "ability": "math",
         "reward_model": {"style": "rule", "ground_truth": answer},
-        "extra_info": {"split": split, "index": index, "source_id": source_id, "problem": problem, "template": template},
+        "extra_info": extra,
     }
 
 
-def convert(rows, name, file_label, problem_keys, answer_keys, id_keys, template, split, report, strict):
+def convert(rows, name, file_label, problem_keys, answer_keys, id_keys, gate, split, report, strict):
     """verl rows from raw rows; unusable rows are skipped and counted (or raise with --strict)."""
     from tqdm import tqdm
 
@@ -149,11 +155,12 @@ def convert(rows, name, file_label, problem_keys, answer_keys, id_keys, template
             report.skip(where, str(e), strict)
             continue
         source_id = next((str(row[k]) for k in id_keys if row.get(k) is not None), str(i))
-        out.append(make_row(name, problem, answer, template, split, len(out), source_id))
+        out.append(make_row(name, problem, answer, gate, split, len(out), source_id))
     return out
 
 
 def load_eval_rows(bench: Benchmark, eval_dir: Path | None) -> tuple[list[dict], str]:
+    """From ``eval_dir`` (the shipped folder by default), or from the hub when it is None."""
     if eval_dir is not None:
         path = eval_dir / bench.local_file
         if not path.is_file():
@@ -170,10 +177,27 @@ def _require_columns(rows: list[dict], columns: tuple[str, ...], label: str) -> 
         raise DataError(f"{label}: no column {' or '.join(map(repr, columns))} (found {sorted(rows[0])[:12]})")
 
 
+def rendered_gate(tokenizer_path: str, chat_template: str | None) -> tuple[str, str]:
+    """(format gate, an example prompt as the model sees it) from the model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    except (OSError, ValueError) as error:
+        raise DataError(f"--tokenizer {tokenizer_path}: cannot load a tokenizer ({error})") from None
+    try:
+        example = render(tokenizer, training_messages("What is 1 + 1?"), chat_template)
+    except ChatTemplateError as error:
+        raise DataError(str(error)) from None
+    return format_gate_for(example), example
+
+
 def prepare(
     out_dir: str | Path,
-    template: str,
-    eval_dir: str | Path | None = None,
+    tokenizer: str,
+    eval_dir: str | Path | None = SHIPPED_EVAL_DIR,
+    chat_template: str | Path | None = None,
+    family: str | None = None,
     train_files: list[str] | None = None,
     use_hub_train: bool = True,
     min_difficulty: float | None = None,
@@ -187,14 +211,18 @@ def prepare(
     """Write the training and evaluation parquet files; returns the summary (also in summary.json)."""
     import pandas as pd
 
-    if template not in TEMPLATES:
-        raise DataError(f"template {template!r}: unknown; expected one of {sorted(TEMPLATES)}")
     unknown = set(benchmarks) - {b.name for b in BENCHMARKS}
     if unknown:
         raise DataError(f"benchmarks {sorted(unknown)}: unknown; expected some of {[b.name for b in BENCHMARKS]}")
     out = Path(out_dir)
+    template_text = None
+    if chat_template is not None:
+        if not Path(chat_template).is_file():
+            raise DataError(f"--chat-template {chat_template}: no such file")
+        template_text = Path(chat_template).read_text()
     options = {
-        "template": template,
+        "tokenizer": str(tokenizer),
+        "chat_template": str(chat_template) if chat_template else None,
         "eval_dir": str(eval_dir) if eval_dir else None,
         "train_files": [str(f) for f in train_files] if train_files else None,
         "use_hub_train": bool(use_hub_train and not train_files),
@@ -212,6 +240,13 @@ def prepare(
             return previous
         raise DataError(f"{out} was prepared with other options ({previous.get('options')}); use --force to rewrite")
 
+    gate, example = rendered_gate(str(tokenizer), template_text)
+    warnings = []
+    if family is not None and get_family(family).training_gate != gate:
+        warnings.append(
+            f"the rendered prompt gives the {gate!r} format gate, but the {family} family is trained with "
+            f"{get_family(family).training_gate!r}: is --tokenizer the {family} model's?"
+        )
     report = Report()
     eval_dir = Path(eval_dir) if eval_dir else None
     eval_rows: dict[str, list[dict]] = {}
@@ -220,7 +255,16 @@ def prepare(
         _require_columns(raw, bench.problem_keys, label)
         _require_columns(raw, bench.answer_keys, label)
         eval_rows[bench.name] = convert(
-            raw, bench.name, label, bench.problem_keys, bench.answer_keys, bench.id_keys, template, "test", report, strict
+            raw,
+            bench.name,
+            label,
+            bench.problem_keys,
+            bench.answer_keys,
+            bench.id_keys,
+            gate,
+            "test",
+            report,
+            strict,
         )
     eval_keys = {normalize_problem(r["extra_info"]["problem"]) for rows in eval_rows.values() for r in rows}
 
@@ -246,7 +290,9 @@ def prepare(
                     try:
                         difficulty = float(row["difficulty"])
                     except (TypeError, ValueError):
-                        report.skip(where, f"field 'difficulty': expected a number, got {row.get('difficulty')!r}", strict)
+                        report.skip(
+                            where, f"field 'difficulty': expected a number, got {row.get('difficulty')!r}", strict
+                        )
                         continue
                     if (min_difficulty is not None and difficulty < min_difficulty) or (
                         max_difficulty is not None and difficulty > max_difficulty
@@ -275,7 +321,7 @@ def prepare(
                 continue
             seen.add(key)
             source_id = str(row.get("id", f"{Path(label).name}:{i}"))
-            train.append(make_row(DEEPMATH_SOURCE, problem, answer, template, "train", len(train), source_id))
+            train.append(make_row(DEEPMATH_SOURCE, problem, answer, gate, "train", len(train), source_id))
 
     def write(rows: list[dict], path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,6 +337,9 @@ def prepare(
         report.written[name] = len(rows)
     summary = {
         "options": options,
+        "format_gate": gate,
+        "example_prompt": example,
+        "warnings": warnings,
         "written": dict(report.written),
         "skipped": dict(report.skipped),
         "overlap_with_eval_removed": overlap_removed,
@@ -302,10 +351,18 @@ def prepare(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out-dir", required=True)
-    parser.add_argument("--template", required=True, help=f"one of {sorted(TEMPLATES)}")
-    parser.add_argument("--eval-dir", default=None, help="folder with the five benchmark jsonl files (default: the hub)")
+    parser.add_argument("--tokenizer", required=True, help="the model (folder or hub id) whose chat template renders")
+    parser.add_argument("--chat-template", default=None, help="a jinja chat template file, for a tokenizer without one")
+    parser.add_argument("--family", default=None, help="recipe/laser/families.py name: warn if its gate differs")
+    parser.add_argument(
+        "--eval-dir",
+        default=str(SHIPPED_EVAL_DIR),
+        help="folder with the five benchmark jsonl files (default: data_prep/benchmarks); 'hub' downloads them",
+    )
     parser.add_argument("--train-files", nargs="*", default=None, help="local DeepMath-schema files (default: the hub)")
     parser.add_argument("--no-train", action="store_true", help="evaluation sets only")
     parser.add_argument("--benchmarks", nargs="*", default=[b.name for b in BENCHMARKS])
@@ -319,8 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = prepare(
             args.out_dir,
-            args.template,
-            eval_dir=args.eval_dir,
+            args.tokenizer,
+            eval_dir=None if args.eval_dir == "hub" else args.eval_dir,
+            chat_template=args.chat_template,
+            family=args.family,
             train_files=args.train_files,
             use_hub_train=not args.no_train,
             min_difficulty=args.min_difficulty,
@@ -335,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepare_math: error: {e}", file=sys.stderr)
         return 2
     state = "kept (same options; --force rewrites)" if summary.get("kept") else "written"
-    print(f"prepare_math: {args.out_dir} {state}")
+    print(f"prepare_math: {args.out_dir} {state}; format gate {summary['format_gate']!r}; a rendered prompt:")
+    print("    " + summary["example_prompt"].replace("\n", "\n    "))
+    for warning in summary.get("warnings", []):
+        print(f"prepare_math: warning: {warning}", file=sys.stderr)
     for name, n in summary["written"].items():
         print(f"  {name:14s} {n:7d} rows")
     print(f"  overlap with evaluation sets removed: {summary['overlap_with_eval_removed']}")

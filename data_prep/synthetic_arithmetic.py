@@ -1,7 +1,8 @@
 """A small synthetic math prompt set in verl's RL parquet format (no download).
 
-Problems have integer answers and the same prompt/answer format as the real math data (chat-list
-prompt from a template in ``recipe/laser/templates.py``, ``reward_model.ground_truth`` a string).
+Problems have integer answers and the same prompt/answer format as the real math data (the
+authors' training prompt from ``recipe/laser/prompts.py`` as a chat list, the boxed format gate,
+``reward_model.ground_truth`` a string).
 Two tasks:
 
 - ``arithmetic``: multi-digit additions, subtractions and products (the pipeline presets and tests).
@@ -11,7 +12,7 @@ Two tasks:
   is something it can learn to tell from the problem: the situation LaSeR's score is trained for.
   Each row records its family in ``extra_info.kind``; train and test are disjoint in each family.
 
-    python data_prep/synthetic_arithmetic.py --out-dir data/synthetic_arith --train 256 --test 64
+    python -m data_prep.synthetic_arithmetic --out-dir data/synthetic_arith --train 256 --test 64
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import random
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from recipe.laser.templates import get_template  # noqa: E402
+from recipe.laser.prompts import training_messages
 
 DATA_SOURCE = "synthetic_arithmetic"
 OPERATIONS = ("+", "-", "*")
@@ -53,12 +51,18 @@ def make_zero_or_sum_problem(rng: random.Random, index: int) -> tuple[str, str, 
     return f"What is {a} + {b}?", str(a + b), "two_digit_sum"
 
 
-def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exclude: set[str] = frozenset(),
-              task: str = "arithmetic"):
+def make_rows(
+    n: int,
+    split: str,
+    seed: int,
+    max_digits: int,
+    exclude: set[str] = frozenset(),
+    task: str = "arithmetic",
+    format_gate: str = "boxed",
+):
     """verl RL rows; problems in ``exclude`` are skipped so that train and test never overlap."""
     if task not in TASKS:
         raise ValueError(f"task={task!r}: expected one of {TASKS}")
-    tmpl = get_template(template)
     rng = random.Random(f"{seed}-{split}")
     rows, seen = [], set(exclude)
     while len(rows) < n:
@@ -72,7 +76,7 @@ def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exc
         rows.append(
             {
                 "data_source": DATA_SOURCE,
-                "prompt": tmpl.messages(problem),
+                "prompt": training_messages(problem),
                 "ability": "math",
                 "reward_model": {"style": "rule", "ground_truth": answer},
                 "extra_info": {
@@ -80,7 +84,7 @@ def make_rows(n: int, split: str, seed: int, template: str, max_digits: int, exc
                     "index": len(rows),
                     "source_id": f"{split}-{len(rows)}",
                     "problem": problem,
-                    "template": template,
+                    "format_gate": format_gate,
                     "kind": kind,
                 },
             }
@@ -93,7 +97,6 @@ def write_synthetic_arithmetic(
     n_train: int = 256,
     n_test: int = 64,
     seed: int = 0,
-    template: str = "qwen_boxed",
     max_digits: int = 2,
     force: bool = False,
     task: str = "arithmetic",
@@ -104,15 +107,20 @@ def write_synthetic_arithmetic(
 
     out = Path(out_dir)
     paths = {"train": out / "train.parquet", "test": out / "test.parquet"}
-    options = {"n_train": n_train, "n_test": n_test, "seed": seed, "template": template, "max_digits": max_digits,
-               "task": task}
+    options = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "seed": seed,
+        "max_digits": max_digits,
+        "task": task,
+    }
     options_file = out / "options.json"
     if all(p.is_file() for p in paths.values()) and not force and options_file.is_file():
         if json.loads(options_file.read_text()) == options:
             return paths
     out.mkdir(parents=True, exist_ok=True)
-    train, seen = make_rows(n_train, "train", seed, template, max_digits, task=task)
-    test, _ = make_rows(n_test, "test", seed, template, max_digits, exclude=seen, task=task)
+    train, seen = make_rows(n_train, "train", seed, max_digits, task=task)
+    test, _ = make_rows(n_test, "test", seed, max_digits, exclude=seen, task=task)
     for split, rows in (("train", train), ("test", test)):
         tmp = paths[split].with_suffix(".parquet.tmp")
         pd.DataFrame(rows).to_parquet(tmp, index=False)
@@ -127,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", type=int, default=256, help="training problems")
     parser.add_argument("--test", type=int, default=64, help="held-out problems")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--template", default="qwen_boxed")
     parser.add_argument("--max-digits", type=int, default=2, help="arithmetic task: operand digits")
     parser.add_argument("--task", choices=TASKS, default="arithmetic")
     parser.add_argument("--force", action="store_true", help="rewrite existing files")
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     options_file = Path(args.out_dir) / "options.json"
     before = options_file.read_text() if options_file.is_file() else None
     paths = write_synthetic_arithmetic(
-        args.out_dir, args.train, args.test, args.seed, args.template, args.max_digits, args.force, args.task
+        args.out_dir, args.train, args.test, args.seed, args.max_digits, args.force, args.task
     )
     state = "exist with these options, kept" if before == options_file.read_text() and not args.force else "written"
     print(f"synthetic arithmetic {state}: {paths['train']} ({args.train} rows), {paths['test']} ({args.test} rows)")

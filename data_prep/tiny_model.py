@@ -150,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     info = json.loads((out / "laser_tiny_model.json").read_text())
     state = "exists, kept" if existed and not args.force else "written"
-    print(f"tiny model {state}: {out} ({info['params']:,} params, convention={info['convention']}, "
-          f"eos={info['eos_id']}, pad={info['pad_id']})")
+    print(
+        f"tiny model {state}: {out} ({info['params']:,} params, convention={info['convention']}, "
+        f"eos={info['eos_id']}, pad={info['pad_id']})"
+    )
     return 0
 
 

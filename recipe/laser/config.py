@@ -1,15 +1,11 @@
-"""The recipe's config block ``laser:`` (paper symbols), validated at startup."""
+"""The recipe's config block ``laser:`` (paper symbols), validated at start-up."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-# z_c defaults by tokenizer family: a special token the model never emits (paper sec. 3).
-DEFAULT_ZC_TOKENS = {
-    "qwen2": "<|vision_start|>",  # 151652 in Qwen2/2.5/3 vocabularies
-    "llama3": "<|reserved_special_token_0|>",  # 128002 in the Llama-3 vocabulary (OctoThinker)
-}
+from recipe.laser.families import FAMILIES, ModelFamily, get_family
 
 
 class LaSeRConfigError(ValueError):
@@ -18,19 +14,22 @@ class LaSeRConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LaSeRConfig:
-    """``laser.*`` keys. See README "Paper hyperparameters and their keys"."""
+    """``laser.*`` keys; ``config/laser_trainer.yaml`` documents each one, the README maps them to the paper."""
 
     enable: bool = False
+    family: str | None = None  # recipe/laser/families.py; None: inferred from the model at start-up
     alpha: float = 0.1  # weight of the self-rewarding MSE in the actor loss (eq. 13)
     beta_v: float = 0.1  # scale of the score r_s = beta_v (log pi(z_c|x,y,EOS) - c_ref) (eq. 11)
-    c_ref: Any = -23.0  # float < 0 (constant), "exact" (reference model), or "auto" (measured once)
+    c_ref: Any = None  # float < 0 (constant), "exact" (reference model), "auto" (measured once), None: the family's
     tau: float = 0.1  # weight of the self-rewarding advantage (eq. 15); 0 turns blending off
     std_threshold: float = 0.1  # groups whose score std is not above it keep the verifier advantage
-    zc_token_id: int | None = None  # None: the tokenizer family's default (DEFAULT_ZC_TOKENS)
+    zc_token_id: int | None = None  # None: the family's z_c token
     reasoning_warmup_steps: int = 0  # MSE from step reasoning_warmup_steps + 1
     self_reward_warmup_steps: int = 0  # blending from step reasoning_warmup + self_reward_warmup + 1
     class_balance: bool = True  # eq. 14 class weights
     verify_threshold: float = 0.5  # r_s above it counts as "judged correct" in the metrics
+    chat_template_file: str | None = None  # a jinja chat template for a tokenizer that has none
+    score_dump_path: str | None = None  # a jsonl of every response's z_c log-prob and score (smoke tests)
 
     @classmethod
     def from_config(cls, node) -> LaSeRConfig:
@@ -42,6 +41,10 @@ class LaSeRConfig:
         config = cls(**raw)
         config.validate()
         return config
+
+    def with_family(self, family: ModelFamily) -> LaSeRConfig:
+        """The family recorded, and c_ref taken from it when not set."""
+        return replace(self, family=family.name, c_ref=family.c_ref if self.c_ref is None else self.c_ref)
 
     @property
     def c_ref_mode(self) -> str:
@@ -62,9 +65,13 @@ class LaSeRConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise LaSeRConfigError(f"laser.{name}={value!r}: expected an integer >= 0")
-        if isinstance(self.c_ref, str):
-            if self.c_ref not in ("exact", "auto"):
-                raise LaSeRConfigError(f"laser.c_ref={self.c_ref!r}: expected a negative number, 'exact' or 'auto'")
+        if self.family is not None and self.family not in FAMILIES:
+            raise LaSeRConfigError(f"laser.family={self.family!r}: expected one of {sorted(FAMILIES)} or null")
+        if self.c_ref is None or isinstance(self.c_ref, str):
+            if self.c_ref not in (None, "exact", "auto"):
+                raise LaSeRConfigError(
+                    f"laser.c_ref={self.c_ref!r}: expected a negative number, 'exact', 'auto' or null (the family's)"
+                )
         elif not isinstance(self.c_ref, (int, float)) or self.c_ref >= 0:
             raise LaSeRConfigError(
                 f"laser.c_ref={self.c_ref!r}: a constant must be a log-prob, i.e. < 0 (paper: -23 for Qwen2.5, "
@@ -80,19 +87,19 @@ class LaSeRConfig:
 
 
 def resolve_zc_token(config: LaSeRConfig, tokenizer, stop_token_ids: set[int]) -> int:
-    """The z_c id: given, or the tokenizer family's default; checked against the vocabulary and
-    every id that ends or pads a response."""
+    """The z_c id: given, else the family's token, else the first family token in the vocabulary;
+    checked against the vocabulary and every id that ends or pads a response."""
     zc = config.zc_token_id
     if zc is None:
         vocab = tokenizer.get_vocab()
-        for token in DEFAULT_ZC_TOKENS.values():
-            if token in vocab:
-                zc = vocab[token]
-                break
-        else:
+        candidates = [get_family(config.family).zc_token] if config.family else []
+        candidates += [f.zc_token for f in FAMILIES.values()]
+        zc = next((vocab[t] for t in candidates if t in vocab), None)
+        if zc is None:
             raise LaSeRConfigError(
-                "laser.zc_token_id is not set and the tokenizer has none of the default z_c tokens "
-                f"{list(DEFAULT_ZC_TOKENS.values())}: set laser.zc_token_id to a special token the model never emits"
+                "laser.zc_token_id is not set and the tokenizer has none of the families' z_c tokens "
+                f"{sorted({f.zc_token for f in FAMILIES.values()})}: set laser.zc_token_id to a special token the "
+                "model never emits"
             )
     vocab_size = len(tokenizer)
     if not isinstance(zc, int) or not 0 <= zc < vocab_size:

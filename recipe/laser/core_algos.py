@@ -1,16 +1,19 @@
-"""LaSeR's math: pure, vectorised torch functions (no Python loops over samples, no host syncs).
+"""LaSeR's math: pure, vectorised torch functions (no Python loops over samples).
 
-Paper: Yang et al., "LaSeR: Reinforcement Learning with Last-Token Self-Rewarding",
-arXiv 2510.14943. Symbols as in the paper:
+Paper: Yang et al., "LaSeR: Reinforcement Learning with Last-Token Self-Rewarding", arXiv 2510.14943.
+Symbols as in the paper:
 
 - z_c:    a token the policy never emits, scored right after the response's end token.
 - beta_v: scale of the self-rewarding score (eq. 11).
-- c_ref:  the reference log-prob of z_c, a constant (about -23 for Qwen2.5) or the reference
-          model's value at that position (eqs. 11-13, sec. 2.4 of our notes).
+- c_ref:  the reference log-prob of z_c: a constant (about -23 for Qwen2.5), or the reference model's
+          value at the same position (eqs. 11-13).
+- r_v:    the verifier reward in {0, 1}; r_s the self-rewarding score.
 - alpha:  weight of the self-rewarding MSE in the actor loss (eq. 13).
-- tau:    mixing weight of the self-rewarding advantage (eq. 15).
+- tau:    mixing weight of the self-rewarding advantage (eq. 15); T its group-std threshold.
 
-Shapes: B = number of responses in the batch, T = response length.
+Shapes: B = number of responses in the batch, T = response length. ``valid`` marks the responses
+LaSeR scores: finished (ended with an end token, so z_c was appended) and real (not one of verl's
+padding rows).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def self_reward_score(zc_log_prob: torch.Tensor, c_ref: float | torch.Tensor, be
             at the same slot (exact mode).
         beta_v: scale.
     Returns:
-        (B,) score; for a correct response the MSE drives it to 1, for an incorrect one to 0.
+        (B,) r_s; the MSE drives it to 1 for a correct response and to 0 for an incorrect one.
     """
     return beta_v * (zc_log_prob - c_ref)
 
@@ -37,14 +40,14 @@ def self_reward_score(zc_log_prob: torch.Tensor, c_ref: float | torch.Tensor, be
 def class_balance_weights(verifier_reward: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Per-sample class weights of eq. 14: w_c = N / (2 N_c), w_i = N / (2 N_i).
 
-    A sample is "correct" when its verifier reward is above 0.5 (rewards are {0, 1} for the
-    rule verifier). Each non-empty class then carries half of the total weight.
+    A sample is "correct" when r_v > 0.5 (rewards are {0, 1} for the rule verifier). Each non-empty
+    class then carries half of the total weight.
 
     Args:
         verifier_reward: (B,) r_v.
-        valid: (B,) bool, finished responses that carry a z_c score.
+        valid: (B,) bool.
     Returns:
-        (B,) weights: N/(2 N_c) for valid correct, N/(2 N_i) for valid incorrect, 0 for invalid
+        (B,) N/(2 N_c) for valid correct, N/(2 N_i) for valid incorrect samples; 0 for invalid
         samples and for samples of an empty class.
     """
     valid = valid.bool()
@@ -59,29 +62,49 @@ def class_balance_weights(verifier_reward: torch.Tensor, valid: torch.Tensor) ->
     return torch.where(correct, w_c, torch.where(incorrect, w_i, zeros))
 
 
-def self_reward_mse_loss(
-    score: torch.Tensor,
-    verifier_reward: torch.Tensor,
-    valid: torch.Tensor,
-    weight: torch.Tensor | None = None,
+def mse_sample_weights(
+    verifier_reward: torch.Tensor, valid: torch.Tensor, class_balance: bool = True, num_minibatches: int = 1
 ) -> torch.Tensor:
-    """Self-rewarding MSE (eq. 12, re-weighted as eq. 14):
-    sum_{valid i} w_i (r_s,i - r_v,i)^2 / N_valid, and 0 when nothing is valid.
+    """The weight of each response's squared error in the step's self-rewarding MSE:
+
+        weight_i = w_i / N_valid * num_minibatches
+
+    - w_i: the class weight of eq. 14 (1 without class balancing); 0 for invalid responses.
+    - 1 / N_valid: eq. 14 averages over the step's valid responses; dividing here, by the count over
+      the whole step, makes the loss independent of how the batch is cut into micro-batches and
+      data-parallel ranks (the same global normalisation verl uses for token-mean).
+    - num_minibatches: verl takes one optimizer step per mini-batch, and each mini-batch holds only
+      its share of the responses; scaling by their number makes each mini-batch's MSE an unbiased
+      estimate of the step's (exactly the paper's when, as in the paper, a step is one mini-batch).
 
     Args:
-        score: (B,) r_s (differentiable).
-        verifier_reward: (B,) r_v.
-        valid: (B,) bool.
-        weight: (B,) w_i, or None for 1.
-    Returns:
-        scalar loss.
+        verifier_reward: (B,) r_v. valid: (B,) bool. Returns (B,).
     """
     valid = valid.bool()
-    sq = (score - verifier_reward.to(score.dtype)) ** 2
-    if weight is not None:
-        sq = sq * weight.to(score.dtype)
-    total = torch.where(valid, sq, torch.zeros_like(sq)).sum()
-    return total / valid.sum().clamp(min=1).to(score.dtype)
+    w = class_balance_weights(verifier_reward, valid) if class_balance else valid.to(verifier_reward.dtype)
+    return w / valid.sum().clamp(min=1).to(w.dtype) * num_minibatches
+
+
+def weighted_squared_error(score: torch.Tensor, verifier_reward: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """sum_i weight_i (r_s,i - r_v,i)^2 over the samples with a non-zero weight (a response without a
+    z_c slot may carry any value in ``score``; it never reaches the sum or its gradient).
+
+    Args: score (B,) differentiable; verifier_reward (B,); weight (B,). Returns a scalar.
+    """
+    weight = weight.to(score.dtype)
+    err = torch.where(weight != 0, score - verifier_reward.to(score.dtype), torch.zeros_like(score))
+    return (weight * err**2).sum()
+
+
+def self_reward_mse_loss(
+    score: torch.Tensor, verifier_reward: torch.Tensor, valid: torch.Tensor, class_balance: bool = True
+) -> torch.Tensor:
+    """The step's self-rewarding MSE (eq. 12, re-weighted as eq. 14):
+    1/N_valid sum_{valid i} w_i (r_s,i - r_v,i)^2; 0 when nothing is valid.
+
+    Args: score (B,) differentiable; verifier_reward (B,); valid (B,) bool. Returns a scalar.
+    """
+    return weighted_squared_error(score, verifier_reward, mse_sample_weights(verifier_reward, valid, class_balance))
 
 
 def _group_ids(group_index: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -96,88 +119,97 @@ def self_reward_advantages(
     group_index: torch.Tensor,
     std_threshold: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Self-rewarding advantage A_self (eq. 15, second term) and where to use it.
+    """Self-rewarding advantage A_self (eq. 15, second term) and the groups that use it.
 
     The score is clipped to [0, 1] and normalised within each prompt's group over its VALID
-    samples: (s - mean) / (std + 1e-6), std unbiased as in verl's GRPO. Unfinished responses take
-    no part in their group's statistics (the authors counted them as 0, bug B8).
+    samples: (s - mean) / (std + 1e-6), std unbiased as in verl's GRPO. A group blends when it has
+    at least 2 valid samples and its std is above T. Its invalid members (unfinished responses: no
+    z_c, no score) get A_self = 0, the group's mean, and therefore (1 - tau) A_v after blending:
+    every member of a blended group has its verifier advantage scaled by the same (1 - tau), so the
+    verifier's ranking inside the group is kept, and an unfinished response is neither rewarded nor
+    punished by a score it does not have. (The authors counted unfinished responses as score 0 in
+    the group's statistics.)
 
     Args:
-        score: (B,) r_s.
-        valid: (B,) bool.
-        group_index: (B,) integer group id (one per prompt).
-        std_threshold: a group whose score std is not above it keeps the verifier advantage.
+        score: (B,) r_s. valid: (B,) bool. group_index: (B,) integer group id (one per prompt).
+        std_threshold: T.
     Returns:
-        adv: (B,) A_self (0 where not used).
-        use_self: (B,) bool, True for valid samples of groups with >= 2 valid samples and
-            std > std_threshold.
+        adv: (B,) A_self (0 for invalid samples and for groups that do not blend).
+        blend: (B,) bool, True for every sample of a group that blends.
     """
     valid = valid.bool()
     s = score.clamp(0.0, 1.0)
     dense, size = _group_ids(group_index)
     v = valid.to(s.dtype)
     count = torch.zeros(size, dtype=s.dtype, device=s.device).index_add_(0, dense, v)
-    total = torch.zeros_like(count).index_add_(0, dense, s * v)
+    total = torch.zeros_like(count).index_add_(0, dense, torch.where(valid, s, torch.zeros_like(s)))
     mean = total / count.clamp(min=1)
-    dev = (s - mean[dense]) * v
+    dev = torch.where(valid, s - mean[dense], torch.zeros_like(s))
     sq = torch.zeros_like(count).index_add_(0, dense, dev**2)
     std = torch.sqrt(sq / (count - 1).clamp(min=1))
-    enough = count >= 2
-    use_group = enough & (std > std_threshold)
-    use_self = valid & use_group[dense]
-    adv = torch.where(use_self, (s - mean[dense]) / (std[dense] + GROUP_STD_EPS), torch.zeros_like(s))
-    return adv, use_self
+    blend_group = (count >= 2) & (std > std_threshold)
+    blend = blend_group[dense]
+    adv = torch.where(blend & valid, dev / (std[dense] + GROUP_STD_EPS), torch.zeros_like(s))
+    return adv, blend
 
 
 def blend_advantages(
-    verifier_adv: torch.Tensor, self_adv: torch.Tensor, use_self: torch.Tensor, tau: float
+    verifier_adv: torch.Tensor, self_adv: torch.Tensor, blend: torch.Tensor, tau: float
 ) -> torch.Tensor:
-    """(1 - tau) * A_v + tau * A_self where ``use_self``, else A_v   (eq. 15).
+    """(1 - tau) * A_v + tau * A_self where ``blend``, else A_v   (eq. 15).
 
     Args:
-        verifier_adv: (B,) or (B, T) GRPO advantage.
+        verifier_adv: (B,) or (B, T) GRPO advantage A_v.
         self_adv: (B,) A_self.
-        use_self: (B,) bool.
+        blend: (B,) bool.
         tau: mixing weight.
     Returns:
         the blended advantage, shaped like ``verifier_adv``.
     """
     if verifier_adv.dim() == 2:
         self_adv = self_adv.unsqueeze(-1)
-        use_self = use_self.unsqueeze(-1)
+        blend = blend.unsqueeze(-1)
     blended = (1.0 - tau) * verifier_adv + tau * self_adv.to(verifier_adv.dtype)
-    return torch.where(use_self.bool(), blended, verifier_adv)
+    return torch.where(blend.bool(), blended, verifier_adv)
 
 
 def binary_auroc(score: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Area under the ROC curve of ``score`` for ``label`` over masked samples (ties count 1/2):
-    the Mann-Whitney statistic. NaN when a class is empty.
+    """Area under the ROC curve of ``score`` for ``label`` over masked samples (ties count 1/2): the
+    Mann-Whitney statistic from average ranks, O(B log B). NaN when a class is empty.
 
     Args: score, label (bool), mask (bool): (B,). Returns a scalar.
     """
     mask = mask.bool()
-    pos = (label.bool() & mask).to(score.dtype)
-    neg = (~label.bool() & mask).to(score.dtype)
-    greater = (score[:, None] > score[None, :]).to(score.dtype)
-    ties = (score[:, None] == score[None, :]).to(score.dtype)
-    wins = ((greater + 0.5 * ties) * pos[:, None] * neg[None, :]).sum()
-    pairs = pos.sum() * neg.sum()
-    return torch.where(pairs > 0, wins / pairs.clamp(min=1), torch.full_like(pairs, float("nan")))
+    s = score[mask].to(torch.float64)
+    pos = label.bool()[mask]
+    n_pos, n_neg = pos.sum(), (~pos).sum()
+    if s.numel() == 0:
+        return torch.tensor(float("nan"), dtype=score.dtype, device=score.device)
+    values, inverse, counts = torch.unique(s, sorted=True, return_inverse=True, return_counts=True)
+    first_rank = torch.cumsum(counts, 0) - counts + 1  # 1-based rank of each distinct value's first copy
+    average_rank = first_rank.to(torch.float64) + (counts.to(torch.float64) - 1) / 2
+    rank_sum = average_rank[inverse][pos].sum()
+    pairs = (n_pos * n_neg).to(torch.float64)
+    auc = (rank_sum - n_pos * (n_pos + 1) / 2) / pairs.clamp(min=1)
+    return torch.where(pairs > 0, auc, torch.full_like(auc, float("nan"))).to(score.dtype)
 
 
 def self_verification_metrics(
-    score: torch.Tensor, verifier_reward: torch.Tensor, valid: torch.Tensor, threshold: float = 0.5
+    score: torch.Tensor, verifier_reward: torch.Tensor, population: torch.Tensor, threshold: float = 0.5
 ) -> dict[str, torch.Tensor]:
-    """The paper's self-verification figures over valid samples: a response is judged correct when
-    r_s > threshold. TPR = accuracy on correct responses, TNR = accuracy on incorrect ones,
-    F1 = their harmonic mean (the paper's "F1"), AUROC, and score mean/std per class.
+    """The paper's self-verification figures over ``population``: a response is judged correct when
+    r_s > threshold (a NaN score, i.e. no score, is judged incorrect). TPR = accuracy on correct
+    responses, TNR = accuracy on incorrect ones, F1 = their harmonic mean (the paper's "F1", not
+    precision/recall F1), AUROC over the scored members, and score mean/std per class.
 
+    Training calls this over the step's valid responses, evaluation over each of its populations.
     Returns scalars (NaN where a class is empty); the caller moves them to the host once.
     """
-    valid = valid.bool()
-    correct = (verifier_reward > 0.5) & valid
-    incorrect = ~(verifier_reward > 0.5) & valid
+    population = population.bool()
+    correct = (verifier_reward > 0.5) & population
+    incorrect = ~(verifier_reward > 0.5) & population
     judged = score > threshold
+    scored = ~torch.isnan(score)
     nan = torch.full((), float("nan"), dtype=score.dtype, device=score.device)
 
     def frac(hit, pop):
@@ -185,9 +217,11 @@ def self_verification_metrics(
         return torch.where(n > 0, (hit & pop).sum().to(score.dtype) / n.clamp(min=1), nan)
 
     def mean_std(pop):
+        pop = pop & scored
         n = pop.sum().to(score.dtype)
-        m = torch.where(n > 0, (score * pop).sum() / n.clamp(min=1), nan)
-        var = ((score - m) ** 2 * pop).sum() / (n - 1).clamp(min=1)
+        s = torch.where(pop, score, torch.zeros_like(score))
+        m = torch.where(n > 0, s.sum() / n.clamp(min=1), nan)
+        var = torch.where(pop, (s - m) ** 2, torch.zeros_like(s)).sum() / (n - 1).clamp(min=1)
         return m, torch.where(n > 1, var.sqrt(), nan)
 
     tpr, tnr = frac(judged, correct), frac(~judged, incorrect)
@@ -199,7 +233,7 @@ def self_verification_metrics(
         "tpr": tpr,
         "tnr": tnr,
         "f1": f1,
-        "auroc": binary_auroc(score, verifier_reward > 0.5, valid),
+        "auroc": binary_auroc(torch.nan_to_num(score), verifier_reward > 0.5, population & scored),
         "score_mean_correct": mean_c,
         "score_std_correct": std_c,
         "score_mean_incorrect": mean_i,

@@ -6,22 +6,18 @@ The score comes from the same forward pass verl already runs for the policy loss
 appended z_c after each finished response (response_mask 0), so the engine's log-prob at that last
 response slot is log pi_theta(z_c | x, y, EOS).
 
-Scaling: the trainer stores per sample ``laser_mse_weight = w_i / N_valid`` (class weight over the
-whole step's valid samples, divided by their number; 0 for unfinished responses and during the
-warm-up). Each micro-batch adds sum_i laser_mse_weight_i (r_s,i - r_v,i)^2 * dp_size; summed over
-micro-batches and averaged over data-parallel ranks (FSDP's gradient all-reduce), that is exactly
-the paper's step loss, whatever the micro-batch size, gradient accumulation and DP size: the same
-global normalisation verl's ``agg_loss`` uses for token-mean.
+Each micro-batch adds ``weighted_squared_error(r_s, r_v, laser_mse_weight) * dp_size``, with the
+per-sample weights of ``core_algos.mse_sample_weights`` computed by the trainer over the whole step.
+Summed over micro-batches and averaged over data-parallel ranks (FSDP's gradient all-reduce) that is
+the paper's step loss whatever the micro-batch size, gradient accumulation and data-parallel size:
+the same global normalisation verl's ``agg_loss`` uses for token-mean.
 """
 
 from __future__ import annotations
 
-import torch
 from tensordict import TensorDict
 
-from recipe.laser.core_algos import self_reward_score
-
-ZC_FIELDS = ("laser_mse_weight", "laser_target")
+from recipe.laser.core_algos import self_reward_score, weighted_squared_error
 
 
 class LaSeRLoss:
@@ -39,7 +35,7 @@ class LaSeRLoss:
         from verl.workers.utils.padding import no_padding_2_padding
 
         policy_loss, metrics = self.base_loss(model_output=model_output, data=data, dp_group=dp_group)
-        if "laser_mse_weight" not in data.keys():
+        if "laser_mse_weight" not in data.keys():  # noqa: SIM118 (TensorDict membership goes through keys())
             return policy_loss, metrics
         log_prob = no_padding_2_padding(model_output["log_probs"], data)  # (bsz, max_response_len)
         response_lens = data["responses"].offsets().diff()  # z_c is the last response token
@@ -54,8 +50,6 @@ class LaSeRLoss:
         else:  # c_ref=auto before its measurement: no score yet (the trainer set every weight to 0)
             c_ref = zc_log_prob.detach()
         score = self_reward_score(zc_log_prob, c_ref, self.beta_v)
-        # weight is 0 for unfinished responses, whose "z_c slot" is an ordinary response token
-        sq_err = torch.where(weight > 0, (score - target) ** 2, torch.zeros_like(score))
-        mse = (weight * sq_err).sum() * data["dp_size"]
+        mse = weighted_squared_error(score, target, weight) * data["dp_size"]
         metrics["laser/mse_loss"] = Metric(value=mse, aggregation=AggregationType.SUM)
         return policy_loss + self.alpha * mse, metrics

@@ -24,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import os
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Generator, Optional
+from typing import Any
 
 import ray
 import torch
-
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, TokenOutput
 
@@ -69,7 +69,6 @@ class HFRolloutServer:
 
     def __init__(self, config, model_config, replica_rank: int = 0, max_batch_size: int = 256):
         from transformers import AutoModelForCausalLM
-
         from verl.utils.config import omega_conf_to_dataclass
 
         # Same conversion verl's BaseRollout applies: replicas pass hydra nodes, not dataclasses.
@@ -77,7 +76,7 @@ class HFRolloutServer:
         self.model_config = model_config = omega_conf_to_dataclass(model_config)
         self.replica_rank = replica_rank
         self.max_batch_size = max_batch_size
-        self.global_steps: Optional[int] = None
+        self.global_steps: int | None = None
         dtype = getattr(torch, str(config.dtype)) if isinstance(config.dtype, str) else config.dtype
         self.model = AutoModelForCausalLM.from_pretrained(
             model_config.local_path, torch_dtype=dtype, attn_implementation="sdpa"
@@ -169,7 +168,7 @@ class HFRolloutServer:
                     request.future.set_result(result)
 
     @torch.no_grad()
-    def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], Optional[list[float]]]]:
+    def _generate_batch(self, batch: list[_Request]) -> list[tuple[list[int], list[float] | None]]:
         first = batch[0]
         if first.seed is not None:
             torch.manual_seed(first.seed)
@@ -213,7 +212,7 @@ class HFRolloutServer:
         return results
 
     # -- weights and lifecycle (verl's server interface) ------------------------------------------
-    async def update_weights(self, state_dict: dict[str, torch.Tensor], global_steps: Optional[int] = None):
+    async def update_weights(self, state_dict: dict[str, torch.Tensor], global_steps: int | None = None):
         missing, unexpected = self.model.load_state_dict(state_dict, strict=False)
         # Tied embeddings may arrive once; anything else missing means the sync is broken.
         missing = [k for k in missing if k != "lm_head.weight"]
@@ -288,7 +287,7 @@ class HFServerAdapter(BaseRollout):
     async def update_weights(
         self,
         weights: Generator[tuple[str, torch.Tensor], None, None],
-        global_steps: Optional[int] = None,
+        global_steps: int | None = None,
         wire_format: str = "named_tensors",
         **kwargs,
     ):

@@ -1,4 +1,3 @@
 # Preset octothinker-3b_grpo: the GRPO baseline of octothinker-3b_laser, every setting the same but laser.enable=False.
-LASER=${LASER:-False}
-# shellcheck source=octothinker-3b_laser.sh
+LASER=False
 source "$REPO_DIR/recipe/laser/presets/octothinker-3b_laser.sh"

@@ -1,4 +1,3 @@
 # Preset orz-7b_grpo: the GRPO baseline of orz-7b_laser, every setting the same but laser.enable=False.
-LASER=${LASER:-False}
-# shellcheck source=orz-7b_laser.sh
+LASER=False
 source "$REPO_DIR/recipe/laser/presets/orz-7b_laser.sh"

@@ -1,4 +1,3 @@
 # Preset qwen2.5-7b_grpo: the GRPO baseline of qwen2.5-7b_laser, every setting the same but laser.enable=False.
-LASER=${LASER:-False}
-# shellcheck source=qwen2.5-7b_laser.sh
+LASER=False
 source "$REPO_DIR/recipe/laser/presets/qwen2.5-7b_laser.sh"

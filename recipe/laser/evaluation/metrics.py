@@ -1,0 +1,141 @@
+"""Evaluation metrics over n sampled solutions per problem: self-verification and inference-time
+scaling with the last-token self-reward. Functions on per-sample arrays, independent of the
+generation backend; the self-verification figures are the trainer's own
+(``recipe.laser.core_algos.self_verification_metrics``), so training and evaluation share one
+definition of TPR, TNR and F1.
+
+Per sample: ``correct`` (bool), ``key`` (the sample's vote: answers the verifier judges equivalent
+share one key, see ``equivalence_keys``; None when no answer was extracted, which does not vote),
+``score`` (r_s; NaN for a sample without a score). Ties are resolved in expectation (a uniform random
+pick among the tied answers), so every figure is deterministic and unbiased.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+CORRECT_KEY = "correct"
+
+
+def equivalence_keys(
+    answers: list[str | None], correct: list[bool], match: Callable[[str, str], tuple]
+) -> list[str | None]:
+    """Vote keys for one problem's samples: every correct answer votes ``"correct"``; wrong answers
+    vote together when the verifier judges them equivalent to each other ("1/2" with "0.5"), each
+    group under its first member's text; a sample without an answer gets None. ``match(a, b)``
+    returns a tuple whose first item is the verdict (``reward.answers_match``); each distinct pair
+    of texts is checked once."""
+    keys: list[str | None] = []
+    representatives: list[str] = []
+    cache: dict[tuple[str, str], bool] = {}
+    for answer, ok in zip(answers, correct, strict=True):
+        if answer is None:
+            keys.append(None)
+        elif ok:
+            keys.append(CORRECT_KEY)
+        else:
+            for rep in representatives:
+                if (answer, rep) not in cache:
+                    cache[(answer, rep)] = answer == rep or bool(match(answer, rep)[0])
+                if cache[(answer, rep)]:
+                    keys.append("answer:" + rep)
+                    break
+            else:
+                representatives.append(answer)
+                keys.append("answer:" + answer)
+    return keys
+
+
+def _vote(keys: list[str | None], weights: np.ndarray) -> float:
+    """Probability that the top-weighted key is the correct one (ties shared); 0 with no vote."""
+    totals: dict[str, float] = {}
+    for key, w in zip(keys, weights, strict=True):
+        if key is not None:
+            totals[key] = totals.get(key, 0.0) + float(w)
+    if not totals:
+        return 0.0
+    best = max(totals.values())
+    winners = [k for k, v in totals.items() if math.isclose(v, best, rel_tol=1e-12, abs_tol=1e-12)]
+    return (CORRECT_KEY in winners) / len(winners)
+
+
+def majority_vote(keys, idx) -> float:
+    return _vote([keys[i] for i in idx], np.ones(len(idx)))
+
+
+def weighted_vote(keys, scores, idx) -> float:
+    """Votes weighted by r_s clipped to [0, 1] (samples without a score: weight 0)."""
+    w = np.nan_to_num(np.clip(scores[idx], 0.0, 1.0), nan=0.0)
+    return _vote([keys[i] for i in idx], w)
+
+
+def best_of_n(correct, scores, idx) -> float:
+    """Correctness of the highest-scoring sample (ties shared; samples without a score rank last)."""
+    s = np.where(np.isnan(scores[idx]), -np.inf, scores[idx])
+    top = np.flatnonzero(s == s.max())
+    return float(np.mean(correct[np.asarray(idx)[top]]))
+
+
+def pass_at_k(correct, idx) -> float:
+    return float(np.any(correct[idx]))
+
+
+SCALING_METHODS = ("majority", "weighted", "best_of_n", "pass_at_k")
+
+
+def scaling_curve(correct, keys, scores, ks, resamples: int = 64, seed: int = 0) -> dict[str, dict[int, float]]:
+    """Mean over ``resamples`` draws of k of the n samples (without replacement; k = n uses all once)
+    of majority voting, self-reward-weighted voting, best-of-N and pass@k, for one problem."""
+    correct = np.asarray(correct, dtype=bool)
+    scores = np.asarray(scores, dtype=float)
+    n = len(correct)
+    rng = np.random.default_rng(seed)
+    out = {name: {} for name in SCALING_METHODS}
+    for k in ks:
+        if k > n:
+            raise ValueError(f"k={k} is larger than the number of samples n={n}")
+        draws = [np.arange(n)] if k == n else [rng.choice(n, size=k, replace=False) for _ in range(resamples)]
+        out["majority"][k] = float(np.mean([majority_vote(keys, d) for d in draws]))
+        out["weighted"][k] = float(np.mean([weighted_vote(keys, scores, d) for d in draws]))
+        out["best_of_n"][k] = float(np.mean([best_of_n(correct, scores, d) for d in draws]))
+        out["pass_at_k"][k] = float(np.mean([pass_at_k(correct, d) for d in draws]))
+    return out
+
+
+def verification_f1(correct, score, population, threshold: float = 0.5) -> dict[str, float]:
+    """TPR, TNR, F1 (their harmonic mean, the paper's definition) and AUROC over ``population``; a
+    sample without a score (NaN) is judged incorrect. The trainer's formulas, on numpy input."""
+    import torch
+
+    from recipe.laser.core_algos import self_verification_metrics
+
+    population = np.asarray(population, dtype=bool)
+    m = self_verification_metrics(
+        torch.as_tensor(np.asarray(score, dtype=np.float64)),
+        torch.as_tensor(np.asarray(correct, dtype=np.float64)),
+        torch.as_tensor(population),
+        threshold,
+    )
+    out = {k: float(m[k]) for k in ("tpr", "tnr", "f1", "auroc")}
+    out["n"] = int(population.sum())
+    return out
+
+
+def expected_calibration_error(correct, score, bins: int = 10) -> float:
+    """ECE of r_s clipped to [0, 1] read as the probability of being correct (scored samples only)."""
+    correct = np.asarray(correct, dtype=float)
+    s = np.asarray(score, dtype=float)
+    keep = ~np.isnan(s)
+    if not keep.any():
+        return float("nan")
+    p, y = np.clip(s[keep], 0.0, 1.0), correct[keep]
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            ece += in_bin.mean() * abs(p[in_bin].mean() - y[in_bin].mean())
+    return float(ece)

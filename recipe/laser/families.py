@@ -1,0 +1,100 @@
+"""Per-backbone defaults in one place: the paper's three backbones (and the tiny test models, which
+share Qwen2.5's vocabulary) mapped to what differs between them.
+
+| family      | z_c                             | c_ref | evaluation prompt                 | training gate |
+|-------------|---------------------------------|-------|-----------------------------------|---------------|
+| qwen2.5     | ``<|vision_start|>`` (151652)   | -23   | problem + "\\n" + boxed instruction | boxed         |
+| orz         | ``<|vision_start|>`` (151652)   | -23   | the plain problem                 | r1            |
+| octothinker | ``<|reserved_special_token_0|>`` | -25   | the plain problem                 | boxed         |
+
+Training and validation prompts are the same for every family (``recipe.laser.prompts``); the format
+gate of a row is decided from the rendered prompt at data preparation, and the table's gate is what
+that rule gives with the family's own chat template (``prepare_math`` warns when they disagree).
+The presets, ``data_prep/prepare_math.py``, ``run_eval.sh`` and the trainer read this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    name: str
+    zc_token: str  # a special token the model never emits, scored after the end token
+    c_ref: float  # the constant reference log-prob of z_c (the authors' scripts)
+    eval_suffix: str  # appended to the problem in the authors' evaluation prompt ("" = the plain problem)
+    training_gate: str  # the gate the rendered training prompt gives with this family's chat template
+    models: tuple[str, ...]  # hub ids of the paper's checkpoints of this family
+
+
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+FAMILIES: dict[str, ModelFamily] = {
+    f.name: f
+    for f in (
+        ModelFamily(
+            "qwen2.5",
+            "<|vision_start|>",
+            -23.0,
+            "\n" + BOXED_INSTRUCTION,
+            "boxed",
+            ("Qwen/Qwen2.5-7B", "Keven16/Qwen2.5-7B-LaSeR"),
+        ),
+        ModelFamily(
+            "orz",
+            "<|vision_start|>",
+            -23.0,
+            "",
+            "r1",
+            ("Open-Reasoner-Zero/Open-Reasoner-Zero-7B", "Keven16/ORZ-7B-LaSeR"),
+        ),
+        ModelFamily(
+            "octothinker",
+            "<|reserved_special_token_0|>",
+            -25.0,
+            "",
+            "boxed",
+            ("OctoThinker/OctoThinker-3B-Short-Base", "Keven16/OctoThinker-3B-Short-LaSeR"),
+        ),
+    )
+}
+
+
+class FamilyError(ValueError):
+    pass
+
+
+def get_family(name: str) -> ModelFamily:
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise FamilyError(f"family {name!r}: unknown; expected one of {sorted(FAMILIES)}") from None
+
+
+def infer_family(model_path: str | Path, tokenizer=None) -> tuple[ModelFamily, str]:
+    """The family of a model folder or hub id, and why: a known hub id, else its tokenizer's
+    vocabulary (Llama-3 reserved tokens: octothinker; Qwen2 vision tokens: qwen2.5) and chat template
+    (one that contains ``<answer>`` is Open-Reasoner-Zero's R1 template: orz)."""
+    path = str(model_path).rstrip("/")
+    for family in FAMILIES.values():
+        if any(path == m or path.endswith("/" + m) for m in family.models):
+            return family, f"{path} is a {family.name} checkpoint of the paper"
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    vocab = tokenizer.get_vocab()
+    template = tokenizer.chat_template or ""
+    if FAMILIES["octothinker"].zc_token in vocab:
+        return FAMILIES["octothinker"], "Llama-3 vocabulary (<|reserved_special_token_0|>)"
+    if FAMILIES["qwen2.5"].zc_token in vocab:
+        if "<answer>" in template and "</answer>" in template:
+            return FAMILIES["orz"], "Qwen2 vocabulary and an R1 chat template (<answer> tags)"
+        return FAMILIES["qwen2.5"], "Qwen2 vocabulary and a chat template without <answer> tags"
+    raise FamilyError(
+        f"{path}: cannot tell its model family (no {FAMILIES['qwen2.5'].zc_token} or "
+        f"{FAMILIES['octothinker'].zc_token} in the vocabulary); pass the family explicitly "
+        f"(one of {sorted(FAMILIES)}) and set z_c and c_ref for this model"
+    )

@@ -1,0 +1,225 @@
+"""What the entry point settles in the driver, before verl starts Ray and its workers: which verl
+settings the recipe supports (refused with the key named, before the long start-up), the family's
+defaults, absolute paths, the logging backends, and the Ray runtime environment that makes the
+recipe load in every worker, also on a cluster started before the run (``ray start`` on each node).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig, open_dict
+
+from recipe.laser.config import LaSeRConfig, LaSeRConfigError
+from recipe.laser.families import get_family, infer_family
+
+RECIPE_DIR = Path(__file__).resolve().parent
+REPO_DIR = RECIPE_DIR.parents[1]
+TRAINER_MODULE = "recipe.laser.trainer"
+# Variables the recipe and verl read in their workers; a worker of a cluster started before the run
+# sees only what the runtime environment carries.
+FORWARDED_ENV_PREFIXES = ("LASER_", "VERL_", "HF_", "WANDB_", "TQ_")
+FORWARDED_ENV_NAMES = ("TOKENIZERS_PARALLELISM", "TRANSFORMERS_OFFLINE", "PYTHONHASHSEED", "CUDA_LAUNCH_BLOCKING")
+
+
+def check_supported(config: DictConfig) -> None:
+    """Refuse, with the key named, every verl mode the recipe does not handle."""
+    refusals = []
+    if not config.trainer.use_v1:
+        refusals.append(
+            "trainer.use_v1=False: LaSeR's z_c insertion and advantage blending are step methods of verl's v1 trainer "
+            "(README, 'Which verl trainer'); the legacy trainer runs the GRPO presets only"
+        )
+    elif config.trainer.v1.trainer_mode != "laser":
+        refusals.append(f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser")
+    arr, algorithm = config.actor_rollout_ref, config.algorithm
+    if algorithm.adv_estimator != "grpo":
+        refusals.append(
+            f"algorithm.adv_estimator={algorithm.adv_estimator}: the self-rewarding advantage is defined over GRPO's "
+            "prompt groups; use grpo"
+        )
+    if arr.rollout.temperature != 1.0:
+        refusals.append(
+            f"actor_rollout_ref.rollout.temperature={arr.rollout.temperature}: LaSeR's score is defined at temperature "
+            "1 and verl computes log-probs at the rollout temperature; set it to 1.0"
+        )
+    if arr.rollout.n < 2:
+        refusals.append(
+            f"actor_rollout_ref.rollout.n={arr.rollout.n}: GRPO and LaSeR's group statistics need at least 2 responses "
+            "per prompt"
+        )
+    correction = algorithm.get("rollout_correction") or {}
+    if correction.get("bypass_mode", False):
+        refusals.append(
+            "algorithm.rollout_correction.bypass_mode=True: old log-probs would be the rollout's, which have no z_c "
+            "slot (every score would be beta_v * (0 - c_ref)); use the decoupled mode (bypass_mode=False)"
+        )
+    if arr.rollout.multi_turn.enable:
+        refusals.append(
+            "actor_rollout_ref.rollout.multi_turn.enable=True: multi-turn and tool trajectories interleave "
+            "environment tokens with the response; LaSeR here scores single-turn responses only"
+        )
+    agent = arr.rollout.agent
+    if (
+        agent.get("agent_loop_config_path")
+        or agent.get("default_agent_loop", "single_turn_agent") != "single_turn_agent"
+    ):
+        refusals.append(
+            "actor_rollout_ref.rollout.agent (custom or tool agent loops): LaSeR here scores single-turn responses; "
+            "keep default_agent_loop=single_turn_agent and no agent_loop_config_path"
+        )
+    if arr.actor.strategy not in ("fsdp", "fsdp2"):
+        refusals.append(
+            f"actor_rollout_ref.actor.strategy={arr.actor.strategy}: the recipe is built and tested on verl's FSDP "
+            "engine (Megatron/VeOmni, and their MoE router replay, are not handled); use fsdp or fsdp2"
+        )
+    if arr.model.get("lora_rank", 0) or (arr.model.get("lora") or {}).get("rank", 0):
+        refusals.append("actor_rollout_ref.model.lora_rank > 0: LaSeR with LoRA is not supported by this recipe")
+    if (config.get("distillation") or {}).get("enabled", False):
+        refusals.append("distillation.enabled=True: on-policy distillation is not supported with LaSeR")
+    if (config.get("critic") or {}).get("enable", False):
+        refusals.append("critic.enable=True: LaSeR runs with GRPO, without a critic")
+    mode_config = (config.trainer.v1.get("laser") or {}) if "v1" in config.trainer else {}
+    if mode_config.get("parameter_sync_step", 1) != 1:
+        refusals.append("trainer.v1.laser.parameter_sync_step != 1: LaSeR runs verl's synchronous trainer only")
+    if refusals:
+        raise LaSeRConfigError("unsupported with laser.enable=true:\n  - " + "\n  - ".join(refusals))
+
+
+def resolve_family(config: DictConfig, laser: LaSeRConfig) -> LaSeRConfig:
+    """laser.family (given, or inferred from the model) and the c_ref it implies when unset."""
+    if laser.family is not None:
+        family, why = get_family(laser.family), "laser.family"
+    elif isinstance(laser.c_ref, str) or laser.c_ref is not None and laser.zc_token_id is not None:
+        return laser  # nothing to take from a family
+    else:
+        family, why = infer_family(config.actor_rollout_ref.model.path)
+    resolved = laser.with_family(family)
+    print(f"[laser] family {family.name} ({why}): c_ref={resolved.c_ref}, z_c {family.zc_token}")
+    return resolved
+
+
+def resolve_paths(config: DictConfig, laser: LaSeRConfig) -> None:
+    """Absolute paths for what workers open (the reward function, the chat template), checked here."""
+    reward = config.reward.custom_reward_function
+    if reward.get("path") is None and reward.get("name") == "compute_score":
+        with open_dict(config):
+            reward.path = str(RECIPE_DIR / "verifier" / "reward.py")
+    if reward.get("path"):
+        path = Path(reward.path).expanduser()
+        path = path if path.is_absolute() else (Path.cwd() / path)
+        if not path.is_file():
+            raise LaSeRConfigError(f"reward.custom_reward_function.path={reward.path}: no such file ({path})")
+        with open_dict(config):
+            reward.path = str(path.resolve())
+    if laser.chat_template_file:
+        template = Path(laser.chat_template_file).expanduser()
+        if not template.is_file():
+            raise LaSeRConfigError(f"laser.chat_template_file={laser.chat_template_file}: no such file")
+        with open_dict(config):
+            config.actor_rollout_ref.model.custom_chat_template = template.read_text()
+
+
+def wandb_configured(environ=os.environ) -> bool:
+    if environ.get("WANDB_API_KEY") or environ.get("WANDB_MODE"):
+        return True
+    netrc = Path(environ.get("NETRC", Path.home() / ".netrc"))
+    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+def configure_loggers(config: DictConfig, environ=os.environ) -> None:
+    """wandb when it is configured; otherwise the file logger in its place, said once."""
+    loggers = config.trainer.logger
+    loggers = [loggers] if isinstance(loggers, str) else list(loggers)
+    if "wandb" in loggers and not wandb_configured(environ):
+        loggers = [x for x in loggers if x != "wandb"] + ([] if "file" in loggers else ["file"])
+        target = environ.get("VERL_FILE_LOGGER_PATH", "VERL_FILE_LOGGER_ROOT/<project>/<experiment>.jsonl")
+        print(
+            "[laser] wandb is not configured (no WANDB_API_KEY, WANDB_MODE or wandb login): "
+            f"logging to {loggers}, metrics in {target}"
+        )
+        with open_dict(config):
+            config.trainer.logger = loggers
+
+
+def joins_existing_cluster(config: DictConfig, environ=os.environ) -> bool:
+    address = (config.ray_kwargs.get("ray_init") or {}).get("address") or environ.get("RAY_ADDRESS")
+    return bool(address) and address != "local"
+
+
+def worker_env(environ=os.environ) -> dict[str, str]:
+    """The variables every Ray worker needs: the recipe importable (its repository on PYTHONPATH),
+    verl's plugin modules, and the recipe's and verl's settings from the launching shell."""
+    env = {k: v for k, v in environ.items() if k.startswith(FORWARDED_ENV_PREFIXES) or k in FORWARDED_ENV_NAMES}
+    paths = [str(REPO_DIR)] + [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_DIR)]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    modules = [m for m in environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
+    env["VERL_USE_EXTERNAL_MODULES"] = ",".join(modules + ([TRAINER_MODULE] if TRAINER_MODULE not in modules else []))
+    env["LASER_RECIPE_DIR"] = str(RECIPE_DIR)
+    if "TQ_NUM_THREADS" not in environ:
+        # TransferQueue asks torch for 8 threads and warns on every call on smaller machines
+        import psutil
+
+        env["TQ_NUM_THREADS"] = str(min(8, psutil.cpu_count(logical=False) or 1))
+    return env
+
+
+def configure_ray(config: DictConfig, environ=os.environ) -> None:
+    """verl's ``ray.init`` arguments: the worker environment in ``runtime_env.env_vars`` (workers of
+    an existing cluster inherit nothing from this shell), and when joining a cluster, no resource
+    counts (ray refuses them) and Ray's token authentication if the cluster's token is here."""
+    env = worker_env(environ)
+    os.environ.update({k: env[k] for k in ("VERL_USE_EXTERNAL_MODULES", "TQ_NUM_THREADS")})  # the driver, too
+    with open_dict(config):
+        # (DictConfig.setdefault returns a copy: the nodes are created, then read back)
+        for parent, key in ((config.ray_kwargs, "ray_init"), (config.ray_kwargs.ray_init, "runtime_env")):
+            if parent.get(key) is None:
+                parent[key] = {}
+        ray_init = config.ray_kwargs.ray_init
+        if ray_init.runtime_env.get("env_vars") is None:
+            ray_init.runtime_env["env_vars"] = {}
+        env_vars = ray_init.runtime_env.env_vars
+        for key, value in env.items():
+            if key not in env_vars:
+                env_vars[key] = value
+        if joins_existing_cluster(config, environ):
+            dropped = [k for k in ("num_cpus", "num_gpus") if ray_init.get(k) is not None]
+            for key in dropped:
+                del ray_init[key]
+            token = environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH")
+            token = token or (Path.home() / ".ray" / "auth_token").is_file()
+            if token and not environ.get("RAY_AUTH_MODE"):
+                os.environ["RAY_AUTH_MODE"] = "token"  # read by ray.init in this process
+            address = ray_init.get("address") or environ.get("RAY_ADDRESS")
+            print(
+                f"[laser] joining the Ray cluster at {address}"
+                + (f" (its own resources: ray_kwargs.ray_init.{'/'.join(dropped)} dropped)" if dropped else "")
+                + (", token authentication" if os.environ.get("RAY_AUTH_MODE") == "token" else "")
+            )
+
+
+def prepare_config(config: DictConfig) -> LaSeRConfig:
+    """Validate and settle the composed config in the driver; returns the resolved ``laser`` block."""
+    laser = LaSeRConfig.from_config(config.get("laser"))
+    resolve_paths(config, laser)
+    configure_loggers(config)
+    configure_ray(config)
+    if not laser.enable:
+        return laser
+    check_supported(config)
+    laser = resolve_family(config, laser)
+    if laser.c_ref_mode == "exact" and not (
+        config.actor_rollout_ref.actor.use_kl_loss or config.algorithm.get("use_kl_in_reward", False)
+    ):
+        # verl starts the reference worker only for a KL term; a zero-weight KL loss asks for it.
+        with open_dict(config):
+            config.actor_rollout_ref.actor.use_kl_loss = True
+            config.actor_rollout_ref.actor.kl_loss_coef = 0.0
+        print("[laser] c_ref=exact: reference worker enabled (actor.use_kl_loss=True, kl_loss_coef=0.0)")
+    with open_dict(config):
+        config.laser.family = laser.family
+        config.laser.c_ref = laser.c_ref
+    sys.stdout.flush()
+    return laser

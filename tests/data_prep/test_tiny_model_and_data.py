@@ -1,0 +1,90 @@
+"""The offline tiny model (both tokenizer conventions) and the synthetic prompt set."""
+
+import json
+
+import pandas as pd
+import pytest
+from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
+from data_prep.tiny_model import ENDOFTEXT_ID, IM_END_ID, VISION_START_ID, build_tiny_model
+
+
+@pytest.mark.parametrize(
+    "convention, eos, pad, generation_eos",
+    [("base", ENDOFTEXT_ID, ENDOFTEXT_ID, ENDOFTEXT_ID), ("chat", IM_END_ID, ENDOFTEXT_ID, [IM_END_ID, ENDOFTEXT_ID])],
+)
+def test_tiny_model_token_conventions(tiny_models, convention, eos, pad, generation_eos):
+    path = tiny_models[convention]
+    tok = AutoTokenizer.from_pretrained(path)
+    assert (tok.eos_token_id, tok.pad_token_id) == (eos, pad)
+    assert tok.convert_tokens_to_ids("<|vision_start|>") == VISION_START_ID
+    config = AutoConfig.from_pretrained(path)
+    assert config.model_type == "qwen2" and config.vocab_size > VISION_START_ID
+    assert config.hidden_size // config.num_attention_heads >= 32  # vLLM's CPU attention needs it
+    assert GenerationConfig.from_pretrained(path).eos_token_id == generation_eos
+    assert json.loads((path / "laser_tiny_model.json").read_text())["convention"] == convention
+
+
+def test_tiny_model_build_is_idempotent_and_rejects_bad_shapes(tmp_path):
+    out = build_tiny_model(tmp_path / "m", hidden_size=64, num_heads=2)
+    stamp = (out / "model.safetensors").stat().st_mtime_ns
+    build_tiny_model(out)  # skipped: already there
+    assert (out / "model.safetensors").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="convention"):
+        build_tiny_model(tmp_path / "x", convention="llama")
+    with pytest.raises(ValueError, match="divisible"):
+        build_tiny_model(tmp_path / "y", hidden_size=65, num_heads=2)
+
+
+def test_synthetic_arithmetic_rows_are_verl_rl_format(tmp_path):
+    paths = write_synthetic_arithmetic(tmp_path, n_train=50, n_test=20, seed=3)
+    train, test = pd.read_parquet(paths["train"]), pd.read_parquet(paths["test"])
+    assert len(train) == 50 and len(test) == 20
+    assert set(train.columns) == {"data_source", "prompt", "ability", "reward_model", "extra_info"}
+    row = train.iloc[0]
+    assert row["prompt"][0]["role"] == "user" and "\\boxed{}" in row["prompt"][0]["content"]
+    assert row["reward_model"]["style"] == "rule"
+    question = row["extra_info"]["problem"]
+    a, op, b = question.removeprefix("What is ").removesuffix("?").split()
+    expected = {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b)}[op]
+    assert int(row["reward_model"]["ground_truth"]) == expected
+    assert not set(train["extra_info"].map(lambda e: e["problem"])) & set(
+        test["extra_info"].map(lambda e: e["problem"])
+    )
+
+
+def test_synthetic_data_loads_through_verls_rl_dataset(tmp_path, tiny_models):
+    from omegaconf import OmegaConf
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    paths = write_synthetic_arithmetic(tmp_path, n_train=8, n_test=4)
+    tok = AutoTokenizer.from_pretrained(tiny_models["base"])
+    config = OmegaConf.create({"max_prompt_length": 64, "prompt_key": "prompt", "filter_overlong_prompts": True})
+    dataset = RLHFDataset(data_files=[str(paths["train"])], tokenizer=tok, config=config)
+    assert len(dataset) == 8
+    item = dataset[0]
+    assert "raw_prompt" in item or "input_ids" in item
+
+
+def test_zero_or_sum_task_families_and_options_aware_cache(tmp_path):
+    paths = write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_or_sum")
+    train, test = pd.read_parquet(paths["train"]), pd.read_parquet(paths["test"])
+    for frame in (train, test):
+        kinds = frame["extra_info"].map(lambda e: e["kind"])
+        assert set(kinds) == {"times_zero", "two_digit_sum"} and (kinds == "times_zero").sum() == len(frame) // 2
+        for _, row in frame.iterrows():
+            a, op, b = row["extra_info"]["problem"].removeprefix("What is ").removesuffix("?").split()
+            expected = int(a) * int(b) if op == "*" else int(a) + int(b)
+            assert row["reward_model"]["ground_truth"] == str(expected)
+            assert (row["extra_info"]["kind"] == "times_zero") == (op == "*" and "0" in (a, b))
+    assert not set(train["extra_info"].map(lambda e: e["problem"])) & set(
+        test["extra_info"].map(lambda e: e["problem"])
+    )
+    stamp = paths["train"].stat().st_mtime_ns
+    write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_or_sum")  # same options: kept
+    assert paths["train"].stat().st_mtime_ns == stamp
+    write_synthetic_arithmetic(tmp_path, n_train=20, n_test=10, task="zero_or_sum")  # other options: rewritten
+    assert len(pd.read_parquet(paths["train"])) == 20
+    with pytest.raises(ValueError, match="task='nope'"):
+        write_synthetic_arithmetic(tmp_path / "x", task="nope")

@@ -1,0 +1,123 @@
+"""recipe/laser/launch.py on the recipe's real composed config (no Ray, no workers): every unsupported
+verl mode refused with its key named, family defaults, absolute paths, loggers, and the runtime
+environment that carries the recipe into the workers of a cluster started before the run."""
+
+import os
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from recipe.laser.config import LaSeRConfigError
+from recipe.laser.launch import (
+    RECIPE_DIR,
+    REPO_DIR,
+    TRAINER_MODULE,
+    check_supported,
+    configure_loggers,
+    configure_ray,
+    prepare_config,
+    worker_env,
+)
+
+BASE = ["laser.enable=True", "actor_rollout_ref.rollout.n=4", "laser.c_ref=-20.0", "laser.family=qwen2.5"]
+
+
+def composed(*overrides):
+    with initialize_config_dir(config_dir=str(RECIPE_DIR / "config"), version_base=None):
+        return compose("laser_trainer", overrides=[*BASE, *overrides])
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("trainer.use_v1=False", "trainer.use_v1=False"),
+        ("trainer.v1.trainer_mode=sync", "trainer.v1.trainer_mode=sync"),
+        ("algorithm.adv_estimator=gae", "algorithm.adv_estimator=gae"),
+        ("actor_rollout_ref.rollout.temperature=0.7", "actor_rollout_ref.rollout.temperature=0.7"),
+        ("actor_rollout_ref.rollout.n=1", "actor_rollout_ref.rollout.n=1"),
+        ("algorithm.rollout_correction.bypass_mode=True", "algorithm.rollout_correction.bypass_mode=True"),
+        ("actor_rollout_ref.rollout.multi_turn.enable=True", "actor_rollout_ref.rollout.multi_turn.enable=True"),
+        ("actor_rollout_ref.rollout.agent.default_agent_loop=tool_agent", "actor_rollout_ref.rollout.agent"),
+        ("actor_rollout_ref.rollout.agent.agent_loop_config_path=loops.yaml", "actor_rollout_ref.rollout.agent"),
+        ("actor_rollout_ref.actor.strategy=megatron", "actor_rollout_ref.actor.strategy=megatron"),
+        ("actor_rollout_ref.model.lora_rank=8", "actor_rollout_ref.model.lora_rank"),
+        ("+trainer.v1.laser.parameter_sync_step=4", "parameter_sync_step"),
+    ],
+)
+def test_unsupported_modes_are_refused_naming_the_key(override, key):
+    config = composed(override)
+    with pytest.raises(LaSeRConfigError, match="unsupported with laser.enable=true") as error:
+        check_supported(config)
+    assert key in str(error.value)
+
+
+def test_supported_config_passes_and_refusals_come_before_any_worker():
+    check_supported(composed())
+    config = composed("algorithm.rollout_correction.bypass_mode=True")
+    with pytest.raises(LaSeRConfigError, match="bypass_mode"):
+        prepare_config(config)  # the driver, before verl's ray.init
+
+
+def test_family_decides_c_ref_and_the_reward_path_is_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a run started from elsewhere
+    config = composed("laser.c_ref=null", "laser.family=octothinker")  # the family's c_ref
+    laser = prepare_config(config)
+    assert (laser.family, laser.c_ref, config.laser.c_ref) == ("octothinker", -25.0, -25.0)
+    assert config.reward.custom_reward_function.path == str(RECIPE_DIR / "verifier" / "reward.py")
+    with pytest.raises(LaSeRConfigError, match="no such file"):
+        prepare_config(composed("reward.custom_reward_function.path=missing.py"))
+
+
+def test_exact_mode_asks_verl_for_the_reference_worker():
+    config = composed("laser.c_ref=exact")
+    prepare_config(config)
+    assert config.actor_rollout_ref.actor.use_kl_loss and config.actor_rollout_ref.actor.kl_loss_coef == 0.0
+    config = composed()
+    prepare_config(config)
+    assert not config.actor_rollout_ref.actor.use_kl_loss  # a constant c_ref starts no reference worker
+
+
+def test_chat_template_file_reaches_verls_model_config(tmp_path):
+    template = tmp_path / "t.jinja"
+    template.write_text("{{ messages[0]['content'] }}")
+    config = composed(f"laser.chat_template_file={template}")
+    prepare_config(config)
+    assert config.actor_rollout_ref.model.custom_chat_template == template.read_text()
+
+
+def test_wandb_only_when_configured(tmp_path, capsys):
+    config = composed("trainer.logger=[console,wandb]")
+    configure_loggers(config, environ={"NETRC": str(tmp_path / "none")})
+    assert list(config.trainer.logger) == ["console", "file"]
+    assert capsys.readouterr().out.count("wandb is not configured") == 1
+    config = composed("trainer.logger=[console,wandb]")
+    configure_loggers(config, environ={"WANDB_API_KEY": "x"})
+    assert list(config.trainer.logger) == ["console", "wandb"]
+
+
+def test_workers_get_the_recipe_and_its_settings():
+    env = worker_env({"LASER_X": "1", "VERL_PLATFORM": "cpu", "PYTHONPATH": "/elsewhere", "HOME": "/root"})
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO_DIR), "/elsewhere"]
+    assert env["VERL_USE_EXTERNAL_MODULES"] == TRAINER_MODULE
+    assert env["LASER_X"] == "1" and env["VERL_PLATFORM"] == "cpu" and "HOME" not in env
+    assert 1 <= int(env["TQ_NUM_THREADS"]) <= 8  # no TransferQueue thread warning on small machines
+    env = worker_env({"VERL_USE_EXTERNAL_MODULES": "verl_patches.cpu.plugin"})
+    assert env["VERL_USE_EXTERNAL_MODULES"] == f"verl_patches.cpu.plugin,{TRAINER_MODULE}"
+
+
+def test_joining_an_existing_cluster(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("secret")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    config = composed("ray_kwargs.ray_init.num_cpus=16", "+ray_kwargs.ray_init.num_gpus=2")
+    configure_ray(config, environ={"RAY_ADDRESS": "10.0.0.1:6379", "VERL_PLATFORM": "cpu"})
+    ray_init = config.ray_kwargs.ray_init
+    assert "num_cpus" not in ray_init and "num_gpus" not in ray_init  # ray.init refuses them when joining
+    assert ray_init.runtime_env.env_vars.VERL_PLATFORM == "cpu"
+    assert TRAINER_MODULE in ray_init.runtime_env.env_vars.VERL_USE_EXTERNAL_MODULES
+    assert os.environ["RAY_AUTH_MODE"] == "token"  # the cluster's token is on this machine
+    assert "joining the Ray cluster at 10.0.0.1:6379" in capsys.readouterr().out
+    local = composed("ray_kwargs.ray_init.num_cpus=16")
+    configure_ray(local, environ={})
+    assert local.ray_kwargs.ray_init.num_cpus == 16  # a local cluster keeps its sizes

@@ -1,0 +1,91 @@
+"""Every preset composes against verl 0.9.1's config schema through run_laser.sh (hydra --cfg job,
+nothing runs), passes the recipe's refusals, and the paper presets hold the paper's values."""
+
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from recipe.laser.config import LaSeRConfig
+from recipe.laser.launch import check_supported, resolve_family
+from tests.conftest import REPO_DIR
+
+PRESET_DIR = REPO_DIR / "recipe/laser/presets"
+PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.sh") if not p.name.startswith("_"))
+PAPER = {
+    "qwen2.5-7b": ("qwen2.5", -23.0, 200),
+    "orz-7b": ("orz", -23.0, 0),
+    "octothinker-3b": ("octothinker", -25.0, 200),
+}
+
+
+def compose(preset: str, tmp_path, *overrides, **env) -> dict:
+    env = {**os.environ, "PRESET": preset, "CKPT_DIR": str(tmp_path / "ckpt"), **env}
+    proc = subprocess.run(
+        ["bash", str(REPO_DIR / "run_laser.sh"), *overrides, "--cfg", "job"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO_DIR,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return yaml.safe_load(proc.stdout)
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if not p.startswith("tiny")])
+def test_paper_presets_compose_with_the_papers_hyperparameters(preset, tmp_path):
+    cfg = compose(preset, tmp_path)
+    backbone = preset.rsplit("_", 1)[0]
+    family, c_ref, reasoning_warmup = PAPER[backbone]
+    config = OmegaConf.create(cfg)
+    laser = resolve_family(config, LaSeRConfig.from_config(cfg["laser"]))
+    assert laser.enable == preset.endswith("_laser")
+    assert (laser.family, laser.c_ref) == (family, c_ref)  # from recipe/laser/families.py
+    assert (laser.alpha, laser.beta_v, laser.tau, laser.std_threshold) == (0.1, 0.1, 0.1, 0.1)
+    assert laser.reasoning_warmup_steps == reasoning_warmup and laser.self_reward_warmup_steps == 200
+    check_supported(config)
+    arr = cfg["actor_rollout_ref"]
+    assert arr["rollout"]["n"] == 8 and cfg["data"]["train_batch_size"] == 128
+    assert arr["actor"]["optim"]["lr"] == 1e-6 and arr["actor"]["ppo_mini_batch_size"] == 128
+    assert arr["actor"]["optim"]["weight_decay"] == 0.01 and arr["actor"]["grad_clip"] == 1.0
+    assert (cfg["data"]["max_prompt_length"], cfg["data"]["max_response_length"]) == (2048, 8192)
+    assert arr["rollout"]["name"] == "vllm" and arr["rollout"]["temperature"] == 1.0
+    assert arr["rollout"]["val_kwargs"]["n"] == 2 and cfg["trainer"]["total_epochs"] == 2
+    assert not arr["actor"]["use_kl_loss"], "constant c_ref needs no reference worker"
+    assert cfg["trainer"]["n_gpus_per_node"] == 8 and cfg["trainer"]["v1"]["trainer_mode"] == "laser"
+    assert cfg["trainer"]["resume_mode"] == "auto"
+
+
+def test_multi_node_and_passthrough_overrides(tmp_path):
+    cfg = compose("qwen2.5-7b_laser", tmp_path, "laser.tau=0.0", NNODES="4", NGPUS_PER_NODE="8")
+    assert cfg["trainer"]["nnodes"] == 4 and cfg["laser"]["tau"] == 0.0
+
+
+@pytest.mark.parametrize("ngpus", [1, 2, 4])
+def test_tiny_preset_derives_per_gpu_sizes_from_ngpus(tmp_path, ngpus):
+    cfg = compose("tiny_cpu_laser", tmp_path, NGPUS=str(ngpus), TRAIN_PROMPTS_PER_STEP="4", N_RESPONSES="4")
+    arr = cfg["actor_rollout_ref"]
+    assert cfg["trainer"]["n_gpus_per_node"] == ngpus and cfg["ray_kwargs"]["ray_init"]["num_gpus"] == ngpus
+    # each rank's share of a mini-batch (4 prompts x 4 responses) is one micro-batch
+    assert arr["actor"]["ppo_micro_batch_size_per_gpu"] == 16 // ngpus
+    assert arr["rollout"]["log_prob_micro_batch_size_per_gpu"] == 16 // ngpus
+    check_supported(OmegaConf.create(cfg))
+
+
+def test_presets_do_no_work_when_sourced_and_read_alone():
+    """Sourcing a preset only sets variables and defines prepare_inputs; every preset names its
+    settings itself (at most the one helper, _common.sh, and a GRPO twin's LaSeR file)."""
+    for preset in PRESETS:
+        text = (PRESET_DIR / f"{preset}.sh").read_text()
+        sources = re.findall(r"^source .*presets/([\w.-]+)\.sh", text, flags=re.M)
+        if preset.endswith("_grpo"):
+            assert sources == [preset.replace("_grpo", "_laser")] and "LASER=False" in text
+            continue
+        assert sources == ["_common"], preset
+        body = re.sub(r"^prepare_inputs\(\) \{.*?^\}", "", text, flags=re.M | re.S)
+        commands = [
+            line for line in body.splitlines()
+            if line.strip() and not line.lstrip().startswith(("#", "export ", "source ", ")", "PRESET_ARGS"))
+            and not re.match(r"^\s*[A-Z_]+=", line) and not line.startswith("    ")
+        ]  # fmt: skip
+        assert commands == [], (preset, commands)

@@ -1,0 +1,161 @@
+"""recipe/laser/trainer.py without Ray: the jagged-tensor plumbing, the LaSeR step as a pure function
+(padding rows excluded, hand-checked weights and blend), the fault counters, and the verl internals
+the trainer relies on."""
+
+import inspect
+
+import pytest
+import torch
+
+from recipe.laser.config import LaSeRConfig
+from recipe.laser.core_algos import mse_sample_weights
+from recipe.laser.trainer import (
+    RESPONSE_TOKEN_FIELDS_FILL,
+    LaSeRTrainer,
+    StepInputs,
+    append_to_nested,
+    drop_last_of_nested,
+    laser_step,
+    last_of_nested,
+    response_fault_metrics,
+    row_sums,
+)
+
+
+def nested(rows, dtype=torch.long):
+    return torch.nested.nested_tensor([torch.tensor(r, dtype=dtype) for r in rows], layout=torch.jagged)
+
+
+def test_append_to_nested_appends_only_where_asked():
+    nt = nested([[1, 2, 3], [4], [5, 6]])
+    out = append_to_nested(nt, torch.tensor([7, 8, 9]), torch.tensor([True, False, True]))
+    assert [t.tolist() for t in out.unbind()] == [[1, 2, 3, 7], [4], [5, 6, 9]]
+    assert last_of_nested(out).tolist() == [7, 4, 9]
+    assert row_sums(nested([[1.0, 2.0], [3.0]], torch.float32)).tolist() == [3.0, 3.0]
+    back = drop_last_of_nested(out, torch.tensor([True, False, True]))
+    assert [t.tolist() for t in back.unbind()] == [[1, 2, 3], [4], [5, 6]]
+
+
+def test_empty_rows_are_handled():
+    nt = nested([[], [4, 5], []])
+    out = append_to_nested(nt, torch.tensor([7, 8, 9]), torch.tensor([False, True, False]))
+    assert [t.tolist() for t in out.unbind()] == [[], [4, 5, 8], []]
+    assert last_of_nested(out)[1].item() == 8
+
+
+def test_response_token_fields_match_what_verls_agent_loop_stores():
+    from verl.trainer.ppo.v1 import agent_loop_tq
+
+    source = inspect.getsource(agent_loop_tq.AgentLoopWorkerTQ._agent_loop_postprocess)
+    assert 'field["loss_mask"] = field["response_mask"]' in source
+    assert 'field["input_ids"] = input_ids' in source and 'field["position_ids"] = position_ids' in source
+    from verl.experimental.agent_loop.agent_loop import AgentLoopOutput
+
+    # every per-response-token list of AgentLoopOutput is extended by the trainer (or absent)
+    per_token = {"response_mask", "response_logprobs"}
+    assert per_token <= set(AgentLoopOutput.model_fields)
+    assert set(RESPONSE_TOKEN_FIELDS_FILL) == {"response_mask", "loss_mask", "rm_scores", "rollout_log_probs"}
+
+
+# -- the LaSeR step: padding rows are never LaSeR samples --------------------------------------------------------
+def _inputs(with_padding: bool) -> StepInputs:
+    """Two prompts x 3 responses (one unfinished), and, like verl's upsampling, 2 padding rows that
+    reuse a real response's fields but carry their own uid and is_padding tags."""
+    zc = [-13.0, -21.0, -17.0, -14.0, -22.0, -30.0]
+    reward = [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    valid = [True, True, True, True, True, False]
+    group = [0, 0, 0, 1, 1, 1]
+    advantages = [[1.0, 1.0], [-1.0, -1.0, -1.0], [0.5], [0.8, 0.8], [-0.8], [-0.2, -0.2]]
+    padding = [False] * 6
+    if with_padding:
+        zc += [-13.0, -13.0]
+        reward += [0.0, 0.0]
+        valid += [True, True]  # even if something marked them: padding wins
+        group += [2, 2]
+        advantages += [[0.0], [0.0]]
+        padding += [True, True]
+    return StepInputs(
+        zc_log_prob=torch.tensor(zc),
+        ref_zc_log_prob=None,
+        verifier_reward=torch.tensor(reward),
+        valid=torch.tensor(valid),
+        padding=torch.tensor(padding),
+        group=torch.tensor(group),
+        advantages=nested(advantages, torch.float32),
+    )
+
+
+def test_padding_rows_change_no_weight_no_advantage_and_no_metric():
+    laser = LaSeRConfig(enable=True, beta_v=0.1, c_ref=-23.0, tau=0.1, std_threshold=0.1)
+    plain = laser_step(_inputs(False), laser, step=1, c_ref=-23.0, num_minibatches=1)
+    padded = laser_step(_inputs(True), laser, step=1, c_ref=-23.0, num_minibatches=1)
+    for name in ("laser_mse_weight", "laser_target"):
+        torch.testing.assert_close(padded.fields[name][:6], plain.fields[name])
+    assert padded.fields["laser_mse_weight"][6:].eq(0).all()
+    for a, b in zip(plain.fields["advantages"].unbind(), padded.fields["advantages"].unbind()[:6], strict=True):
+        torch.testing.assert_close(a, b)
+    assert padded.metrics.pop("laser/padding_rows") == 2.0 and plain.metrics.pop("laser/padding_rows") == 0.0
+    assert padded.metrics == plain.metrics
+    assert plain.metrics["laser/valid_fraction"] == pytest.approx(5 / 6)
+
+
+def test_laser_step_by_hand():
+    laser = LaSeRConfig(enable=True, beta_v=0.1, c_ref=-23.0, tau=0.1, std_threshold=0.1)
+    out = laser_step(_inputs(False), laser, step=1, c_ref=-23.0, num_minibatches=2)
+    # r_s = 0.1 (zc + 23): 1.0, 0.2, 0.6 | 0.9, 0.1, (unfinished: 0)
+    torch.testing.assert_close(out.score, torch.tensor([1.0, 0.2, 0.6, 0.9, 0.1, 0.0]))
+    # weights: N = 5 valid, N_c = 3, N_i = 2 -> w_c = 5/6, w_i = 5/4; / 5 x 2 mini-batches
+    reward, valid = torch.tensor([1.0, 0, 1, 1, 0, 0]), torch.tensor([True] * 5 + [False])
+    torch.testing.assert_close(out.fields["laser_mse_weight"], mse_sample_weights(reward, valid, num_minibatches=2))
+    torch.testing.assert_close(out.fields["laser_mse_weight"][:2], torch.tensor([1 / 3, 0.5]))
+    # group 1 blends (scores 0.9, 0.1: std 0.566 > 0.1); its unfinished member keeps (1 - tau) A_v
+    adv = out.fields["advantages"].unbind()
+    torch.testing.assert_close(adv[5], torch.tensor([-0.18, -0.18]))
+    s = 0.8 / 2**0.5 + 1e-6
+    torch.testing.assert_close(adv[3], torch.tensor([0.9 * 0.8 + 0.1 * 0.4 / s] * 2))
+    assert out.metrics["laser/self_adv_group_fraction"] == 1.0 and out.metrics["laser/blend_active"] == 1.0
+    # before the warm-ups end: no MSE weight, no blend
+    late = LaSeRConfig(enable=True, c_ref=-23.0, reasoning_warmup_steps=1, self_reward_warmup_steps=1)
+    out = laser_step(_inputs(False), late, step=1, c_ref=-23.0, num_minibatches=1)
+    assert out.fields["laser_mse_weight"].eq(0).all() and "advantages" not in out.fields
+
+
+def test_auto_c_ref_before_measurement_scores_nothing():
+    laser = LaSeRConfig(enable=True, c_ref="auto")
+    out = laser_step(_inputs(False), laser, step=1, c_ref=None, num_minibatches=1)
+    assert out.fields["laser_mse_weight"].eq(0).all() and out.metrics["laser/valid_fraction"] == 0.0
+
+
+def test_fault_counters_for_empty_zc_and_unfinished_responses():
+    responses = nested([[], [151643], [5, 151652, 151643], [7, 8]])
+    lengths = responses.offsets().diff()
+    finished = torch.tensor([False, True, True, False])
+    m = response_fault_metrics(responses, lengths, finished, torch.tensor([False] * 4), 151652)
+    assert m == {
+        "laser/empty_response_fraction": 0.25,
+        "laser/end_token_only_fraction": 0.25,
+        "laser/zc_emitted_fraction": 0.25,
+        "laser/unfinished_fraction": 0.5,
+    }
+
+
+def test_seams_the_trainer_relies_on():
+    from verl.trainer.ppo import padding_utils
+    from verl.trainer.ppo.v1 import trainer_base
+
+    # padding rows are tagged, and verl itself filters its metrics by that tag
+    assert "is_padding=True" in inspect.getsource(padding_utils.construct_minimal_padding_template)
+    assert 'tag.get("is_padding", False)' in inspect.getsource(trainer_base.PPOTrainer._compute_metrics)
+    # verl's sync-vs-async behaviour hangs on trainer_mode == "sync", read in __init__
+    init = inspect.getsource(trainer_base.PPOTrainer.__init__)
+    assert "self.trainer_mode = self.config.trainer.v1.trainer_mode" in init
+    assert 'self.trainer_mode != "sync"' in inspect.getsource(trainer_base.PPOTrainer._save_checkpoint)
+    assert 'trainer_mode = "sync"' in inspect.getsource(LaSeRTrainer.__init__)
+    # the old-log-prob pass reads rollout_log_probs only with calculate_log_probs (and so does the append)
+    assert "if self.config.actor_rollout_ref.rollout.calculate_log_probs:" in inspect.getsource(
+        trainer_base.PPOTrainer._compute_old_log_prob
+    )
+    # the z_c removal covers every per-response-token field verl's metrics read
+    metric_fields = inspect.getsource(trainer_base.PPOTrainer._compute_metrics)
+    for name in ("responses", "response_mask", "advantages", "returns", "rm_scores", "token_level_rewards"):
+        assert f'"{name}"' in metric_fields
