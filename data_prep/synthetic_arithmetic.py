@@ -27,7 +27,7 @@ from recipe.laser.prompts import training_messages
 
 DATA_SOURCE = "synthetic_arithmetic"
 OPERATIONS = ("+", "-", "*")
-TASKS = ("arithmetic", "zero_or_sum")
+TASKS = ("arithmetic", "zero_or_sum", "zero_or_one", "zero_answer")
 
 
 def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
@@ -40,6 +40,31 @@ def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
     b = rng.randint(10 ** (digits_b - 1) if digits_b > 1 else 0, 10**digits_b - 1)
     answer = {"+": a + b, "-": a - b, "*": a * b}[op]
     return f"What is {a} {op} {b}?", str(answer)
+
+
+def make_zero_or_one_problem(rng: random.Random, index: int) -> tuple[str, str, str, list[str]]:
+    """(problem, answer, family, wrong answers): "What is 417 * 0?" (0) or "What is 417 ^ 0?" (1),
+    alternately. The answer is one of three small values, so a warm start that learns each of them
+    with a share of the targets answers every problem right only sometimes, with its wrong answers
+    on the two other values; whether a given answer is right depends on the operator and the answer,
+    a few tokens before the end."""
+    a = rng.randint(1, 999)
+    if index % 2 == 0:
+        problem = f"What is {a} * 0?" if rng.random() < 0.5 else f"What is 0 * {a}?"
+        return problem, "0", "times_zero", ["1", "2"]
+    return f"What is {a} ^ 0?", "1", "power_zero", ["0", "2"]
+
+
+def make_zero_answer_problem(rng: random.Random, index: int) -> tuple[str, str, str, list[str]]:
+    """(problem, answer, family, wrong answers): "What is 417 * 0?" or "What is 417 - 417?",
+    alternately; the answer is always 0, and a warm start that learns "1" and "2" for a share of the
+    targets answers right only sometimes, its wrong answers on those two values. Whether an answer is
+    right shows in the answer itself (the token before the box closes)."""
+    a = rng.randint(1, 999)
+    if index % 2 == 0:
+        problem = f"What is {a} * 0?" if rng.random() < 0.5 else f"What is 0 * {a}?"
+        return problem, "0", "times_zero", ["1", "2"]
+    return f"What is {a} - {a}?", "0", "minus_itself", ["1", "2"]
 
 
 def make_zero_or_sum_problem(rng: random.Random, index: int) -> tuple[str, str, str]:
@@ -66,8 +91,13 @@ def make_rows(
     rng = random.Random(f"{seed}-{split}")
     rows, seen = [], set(exclude)
     while len(rows) < n:
+        wrong: list[str] = []
         if task == "arithmetic":
             (problem, answer), kind = make_problem(rng, max_digits), "arithmetic"
+        elif task == "zero_or_one":
+            problem, answer, kind, wrong = make_zero_or_one_problem(rng, len(rows))
+        elif task == "zero_answer":
+            problem, answer, kind, wrong = make_zero_answer_problem(rng, len(rows))
         else:
             problem, answer, kind = make_zero_or_sum_problem(rng, len(rows))
         if problem in seen:
@@ -86,6 +116,7 @@ def make_rows(
                     "problem": problem,
                     "format_gate": format_gate,
                     "kind": kind,
+                    "wrong_answers": wrong,  # what a warm start with --error-rate learns instead (empty: random)
                 },
             }
         )

@@ -66,9 +66,6 @@ def build_tiny_model(
     Returns ``out_dir``. Skips the work if a model is already there (``force`` rebuilds).
     head_dim = hidden_size / num_heads; keep it >= 32 if vLLM's CPU backend must load the model.
     """
-    import torch
-    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
-
     if convention not in CONVENTIONS:
         raise ValueError(f"convention={convention!r}: expected one of {sorted(CONVENTIONS)}")
     if hidden_size % num_heads or num_heads % num_kv_heads:
@@ -78,8 +75,15 @@ def build_tiny_model(
         )
     out = Path(out_dir)
     marker = out / "laser_tiny_model.json"
+    shape = {"hidden_size": hidden_size, "layers": num_layers, "heads": num_heads, "kv_heads": num_kv_heads,
+             "intermediate_size": intermediate_size}  # fmt: skip
     if marker.is_file() and not force:
-        return out
+        built = json.loads(marker.read_text())
+        if built.get("convention") == convention and built.get("seed") == seed and built.get("shape", shape) == shape:
+            return out
+        print(f"tiny model: {out} holds another model ({built}); building again", flush=True)
+    import torch  # after the cheap check: a kept model costs no import
+    from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
     eos_token, pad_token, generation_eos_ids = CONVENTIONS[convention]
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir or qwen_tokenizer_dir()))
@@ -115,7 +119,14 @@ def build_tiny_model(
     n_params = sum(p.numel() for p in model.parameters())
     marker.write_text(
         json.dumps(
-            {"convention": convention, "eos_id": eos_id, "pad_id": pad_id, "params": n_params, "seed": seed},
+            {
+                "convention": convention,
+                "eos_id": eos_id,
+                "pad_id": pad_id,
+                "params": n_params,
+                "seed": seed,
+                "shape": shape,
+            },
             indent=1,
         )
     )

@@ -20,14 +20,18 @@ from pathlib import Path
 
 
 def build_examples(tokenizer, rows, error_rate: float, seed: int):
-    """(prompt ids, response ids) pairs; the response ends with the tokenizer's EOS."""
+    """(prompt ids, response ids) pairs; the response ends with the tokenizer's EOS. A share
+    ``error_rate`` of the targets is wrong: one of the row's ``extra_info.wrong_answers`` when it
+    lists some, else the answer off by 1 to 9."""
     rng = random.Random(seed)
     examples = []
     for row in rows:
         prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
         answer = int(row["reward_model"]["ground_truth"])
+        listed = (row.get("extra_info") or {}).get("wrong_answers")
+        wrong = [] if listed is None else list(listed)
         if rng.random() < error_rate:
-            answer += rng.choice([-1, 1]) * rng.randint(1, 9)
+            answer = int(rng.choice(wrong)) if wrong else answer + rng.choice([-1, 1]) * rng.randint(1, 9)
         response = tokenizer.encode(f"The answer is \\boxed{{{answer}}}.", add_special_tokens=False)
         examples.append((list(prompt), response + [tokenizer.eos_token_id]))
     return examples
@@ -36,15 +40,11 @@ def build_examples(tokenizer, rows, error_rate: float, seed: int):
 def warm_start(
     model_dir, data_dir, out_dir, steps=300, batch_size=16, lr=3e-3, error_rate=0.3, seed=0, force=False, log_every=50
 ) -> Path:
-    import pandas as pd
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     out = Path(out_dir)
     marker = out / "laser_warm_start.json"
     settings = {
-        "from": str(model_dir),
-        "data": str(data_dir),
+        "from": str(Path(model_dir).resolve()),
+        "data": str(Path(data_dir).resolve()),
         "steps": steps,
         "batch_size": batch_size,
         "lr": lr,
@@ -56,6 +56,10 @@ def warm_start(
         if {k: done.get(k) for k in settings} == settings:
             return out
         print(f"warm start: {out} was made with other settings ({done}); training again", flush=True)
+    import pandas as pd  # after the cheap check: a kept warm start costs no import
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")

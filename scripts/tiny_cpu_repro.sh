@@ -22,7 +22,8 @@ N_TRAIN=${N_TRAIN:-512}
 N_TEST=${N_TEST:-64}                      # held-out problems (disjoint from training in each family)
 MODEL_DIR=${MODEL_DIR:-$REPO_DIR/models/tiny-qwen2-base}
 WARM_STEPS=${WARM_STEPS:-150}
-WARM_MODEL=${WARM_MODEL:-$REPO_DIR/models/tiny-qwen2-base-$TASK-warm$WARM_STEPS}
+WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.0}   # share of wrong answers in the warm-start targets
+WARM_MODEL=${WARM_MODEL:-$REPO_DIR/models/tiny-qwen2-base-$TASK-warm$WARM_STEPS-err$WARM_ERROR_RATE}
 TOTAL_STEPS=${TOTAL_STEPS:-16}
 TRAIN_PROMPTS_PER_STEP=${TRAIN_PROMPTS_PER_STEP:-4}
 N_RESPONSES=${N_RESPONSES:-4}
@@ -44,6 +45,7 @@ for run in grpo laser; do
     if [ "$run" = grpo ]; then alpha=0 tau=0; fi
     rm -rf "${CKPT_ROOT:?}/$run"
     env PRESET=tiny_cpu_laser MODEL_DIR="$MODEL_DIR" MODEL_PATH="$WARM_MODEL" WARM_STEPS="$WARM_STEPS" TASK="$TASK" \
+        WARM_ERROR_RATE="$WARM_ERROR_RATE" \
         DATA_DIR="$DATA_DIR" N_TRAIN="$N_TRAIN" N_TEST="$N_TEST" CKPT_DIR="$CKPT_ROOT/$run" SEED="$SEED" \
         TOTAL_STEPS="$TOTAL_STEPS" SAVE_FREQ="$TOTAL_STEPS" LR="$LR" TRAIN_PROMPTS_PER_STEP="$TRAIN_PROMPTS_PER_STEP" \
         N_RESPONSES="$N_RESPONSES" MAX_RESPONSE_LENGTH="$MAX_RESPONSE_LENGTH" ALPHA="$alpha" BETA_V="$BETA_V" \

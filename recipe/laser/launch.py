@@ -149,6 +149,20 @@ def joins_existing_cluster(config: DictConfig, environ=os.environ) -> bool:
     return bool(address) and address != "local"
 
 
+def enable_ray_token_auth(argv: list[str], environ=os.environ) -> bool:
+    """Before ``import ray`` (composing verl's config imports it): a run that joins a cluster
+    (RAY_ADDRESS or ray_kwargs.ray_init.address=...) while that cluster's token is on this machine
+    needs RAY_AUTH_MODE=token (Ray >= 2.59 starts clusters with token authentication; a client
+    without the mode set does not send the token). An explicit RAY_AUTH_MODE is left alone."""
+    joining = environ.get("RAY_ADDRESS") or any(a.startswith("ray_kwargs.ray_init.address=") for a in argv)
+    token = environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH")
+    token = token or (Path(environ.get("HOME", Path.home())) / ".ray" / "auth_token").is_file()
+    if joining and token and not environ.get("RAY_AUTH_MODE"):
+        environ["RAY_AUTH_MODE"] = "token"
+        return True
+    return False
+
+
 def worker_env(environ=os.environ) -> dict[str, str]:
     """The variables every Ray worker needs: the recipe importable (its repository on PYTHONPATH),
     verl's plugin modules, and the recipe's and verl's settings from the launching shell."""
@@ -188,15 +202,11 @@ def configure_ray(config: DictConfig, environ=os.environ) -> None:
             dropped = [k for k in ("num_cpus", "num_gpus") if ray_init.get(k) is not None]
             for key in dropped:
                 del ray_init[key]
-            token = environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH")
-            token = token or (Path.home() / ".ray" / "auth_token").is_file()
-            if token and not environ.get("RAY_AUTH_MODE"):
-                os.environ["RAY_AUTH_MODE"] = "token"  # read by ray.init in this process
             address = ray_init.get("address") or environ.get("RAY_ADDRESS")
             print(
                 f"[laser] joining the Ray cluster at {address}"
                 + (f" (its own resources: ray_kwargs.ray_init.{'/'.join(dropped)} dropped)" if dropped else "")
-                + (", token authentication" if os.environ.get("RAY_AUTH_MODE") == "token" else "")
+                + (", token authentication" if environ.get("RAY_AUTH_MODE") == "token" else "")
             )
 
 

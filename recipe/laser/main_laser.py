@@ -7,9 +7,11 @@ runs unchanged. The recipe's trainer (``recipe.laser.trainer``, v1 trainer mode 
 every verl process through verl's plugin variable ``VERL_USE_EXTERNAL_MODULES``.
 """
 
+import sys
+
 import hydra
 
-from recipe.laser.launch import prepare_config
+from recipe.laser.launch import enable_ray_token_auth, prepare_config
 
 
 @hydra.main(config_path="config", config_name="laser_trainer", version_base=None)
@@ -23,4 +25,5 @@ def main(config):
 
 
 if __name__ == "__main__":
+    enable_ray_token_auth(sys.argv[1:])  # before hydra composes verl's config, which imports ray
     main()

@@ -88,3 +88,22 @@ def test_zero_or_sum_task_families_and_options_aware_cache(tmp_path):
     assert len(pd.read_parquet(paths["train"])) == 20
     with pytest.raises(ValueError, match="task='nope'"):
         write_synthetic_arithmetic(tmp_path / "x", task="nope")
+
+
+def test_zero_or_one_task_and_its_structured_warm_start_errors(tmp_path, tiny_models):
+    from data_prep.warm_start import build_examples
+
+    paths = write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_or_one")
+    rows = pd.read_parquet(paths["train"]).to_dict("records")
+    for row in rows:
+        info = row["extra_info"]
+        a, op, b = info["problem"].removeprefix("What is ").removesuffix("?").split()
+        assert row["reward_model"]["ground_truth"] == ("1" if op == "^" else "0")
+        assert info["kind"] == ("power_zero" if op == "^" else "times_zero") and info["format_gate"] == "boxed"
+        assert set(info["wrong_answers"]) == {"0", "1", "2"} - {row["reward_model"]["ground_truth"]}
+    tok = AutoTokenizer.from_pretrained(tiny_models["base"])
+    answers = [tok.decode(r[:-1]) for _, r in build_examples(tok, rows * 25, error_rate=0.6, seed=0)]
+    right = sum(a == f"The answer is \\boxed{{{row['reward_model']['ground_truth']}}}." for a, row in
+                zip(answers, rows * 25, strict=True))  # fmt: skip
+    assert 0.33 < right / len(answers) < 0.47  # 40% right targets, the rest on the two listed wrong values
+    assert {a[-3] for a in answers} == {"0", "1", "2"}

@@ -1,14 +1,11 @@
-"""verl's real trainer, end to end on CPU, through the user's entry point ``run_laser.sh``.
-
-Each run: hf rollout -> reward -> [reference] -> old log-prob -> GRPO advantages -> FSDP2 update ->
-weight sync -> checkpoint with an HF export. GRPO through both of verl's trainers; LaSeR through the
-v1 trainer with both tokenizer conventions and both c_ref modes that need no constant.
-"""
+"""verl's real trainer on CPU through the user's entry point, every run joined to a Ray cluster
+started before it (tests/e2e/conftest.py). LaSeR and its GRPO twin on the same samples
+(full_determinism): the z_c log-probs against a plain forward, c_ref measured once, the warm-ups,
+z_c kept out of verl's length metrics, two ranks against one, exact c_ref with pad != EOS, verl's
+padding rows, verifier faults during a step, and verl's legacy trainer."""
 
 import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,168 +15,123 @@ from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.slow
 
-STEPS = 2
+ZC = 151652
 
 
-def run_preset(tmp_path: Path, model_dir: Path, *hydra_args: str, **env_overrides) -> tuple[list[dict], Path]:
-    ckpt = tmp_path / "ckpt"
-    env = {
-        **os.environ,
-        "PRESET": "tiny_cpu_grpo",
-        "MODEL_PATH": str(model_dir),
-        "DATA_DIR": str(tmp_path / "data"),
-        "CKPT_DIR": str(ckpt),
-        "TOTAL_STEPS": str(STEPS),
-        "SAVE_FREQ": str(STEPS),
-        "MAX_RESPONSE_LENGTH": "16",
-        "REWARD_FN_PATH": str(REPO_DIR / "tests/fixtures/parity_reward.py"),
-        **env_overrides,
-    }
-    proc = subprocess.run(
-        ["bash", str(REPO_DIR / "run_laser.sh"), *hydra_args],
-        env=env,
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    log = proc.stdout + proc.stderr
-    (tmp_path / "run.log").write_text(log)
-    assert proc.returncode == 0, f"run_laser.sh failed (rc={proc.returncode}); log tail:\n{log[-6000:]}"
-    metrics_file = ckpt / "metrics.jsonl"
-    assert metrics_file.is_file(), f"no metrics file; log tail:\n{log[-3000:]}"
-    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-    return [r["data"] | {"_step": r["step"]} for r in rows if "training/global_step" in r["data"]], ckpt
+def check_dump(run, model, metrics=True, atol=1e-5):
+    """scripts/check_score_dump.py on a run's step-1 records: placement, validity, z_c log-probs."""
+    import subprocess
+    import sys
+
+    dump = run.ckpt.parent / "scores.jsonl"
+    args = [sys.executable, str(REPO_DIR / "scripts/check_score_dump.py"), "--dump", str(dump), "--model", str(model),
+            "--atol", str(atol)]  # fmt: skip
+    if metrics:
+        args += ["--metrics", str(run.ckpt / "metrics.jsonl")]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("SCORE_DUMP_CHECK ")), None)
+    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(line.split(" ", 1)[1])
 
 
-def assert_trained(steps: list[dict], ckpt: Path, model_dir: Path):
-    assert [s["_step"] for s in steps] == list(range(1, STEPS + 1))
-    for s in steps:
-        # rewards flowed: the parity reward gives a mix of 0 and 1 across the step's responses
-        assert s["critic/score/max"] == 1.0 and s["critic/score/min"] == 0.0, s
-        assert s["critic/advantages/max"] > 0 > s["critic/advantages/min"]
-        # the hf rollout and the FSDP actor agree on the sampled tokens' probabilities (fp32 both)
+@pytest.mark.runs("laser")
+def test_laser_scores_z_c_in_verls_own_passes(jobs, e2e_inputs):
+    run = jobs.get("laser")
+    assert [s["_step"] for s in run.steps] == [1, 2, 3, 4]
+    assert "[laser] joining the Ray cluster" in run.log  # the run used the cluster started before it
+    assert "should not exceed total physical CPU cores" not in run.log  # TransferQueue's thread warning
+    assert not any("timing_s/ref" in s for s in run.steps), "auto c_ref must not start the reference worker"
+    check = check_dump(run, e2e_inputs["MODEL_PATH"])
+    assert check["scored"] >= 8 and check["max_abs_diff"] < 1e-5, check
+    mse = [s["actor/laser/mse_loss"] for s in run.steps]
+    assert all(m > 0 for m in mse), mse
+    assert [s["laser/mse_active"] for s in run.steps] == [1.0] * 4
+    assert [s["laser/blend_active"] for s in run.steps] == [0.0, 0.0, 1.0, 1.0]
+    assert max(s["laser/self_adv_group_fraction"] for s in run.steps[2:]) > 0
+    saved = json.loads((run.ckpt / "laser_c_ref.json").read_text())
+    assert saved["step"] == 1 and -40 < saved["c_ref"] < 0 and saved["model"] == e2e_inputs["MODEL_PATH"]
+    assert all(s["laser/c_ref"] == pytest.approx(saved["c_ref"], abs=1e-4) for s in run.steps)
+    for s in run.steps:
+        assert s["critic/score/max"] == 1.0 and s["critic/score/min"] == 0.0  # mixed rewards
         assert s["training/rollout_probs_diff_max"] < 1e-3
-        assert abs(s["rollout_corr/log_ppl_diff"]) < 1e-3
-        assert s["actor/grad_norm"] > 0
-    exported = ckpt / f"global_step_{STEPS}" / "actor" / "huggingface"
-    assert (exported / "config.json").is_file(), sorted(p.name for p in ckpt.rglob("*"))[:50]
-    before = load_file(model_dir / "model.safetensors")
+        assert s["laser/padding_rows"] == 0.0 and s["laser/empty_response_fraction"] == 0.0
+
+
+@pytest.mark.runs("laser", "grpo")
+def test_length_metrics_count_the_responses_not_z_c(jobs):
+    """Step 1 of both runs samples the same responses (same weights, full_determinism): verl's
+    length metrics agree, although LaSeR appended z_c to every finished response."""
+    laser, grpo = jobs.get("laser").step(1), jobs.get("grpo").step(1)
+    keys = [k for k in grpo if k.startswith(("response_length", "response_length_non_aborted"))]
+    assert keys and all(laser[k] == pytest.approx(grpo[k]) for k in keys), {k: (laser[k], grpo[k]) for k in keys}
+    assert laser["critic/score/mean"] == grpo["critic/score/mean"]
+    assert laser["laser/valid_fraction"] > 0.5
+
+
+@pytest.mark.runs("grpo")
+def test_grpo_twin_trains_and_exports(jobs, e2e_inputs):
+    grpo_run = jobs.get("grpo")
+    steps = grpo_run.steps
+    assert [s["_step"] for s in steps] == [1, 2, 3, 4]
+    assert not any(k.startswith("laser/") for s in steps for k in s)
+    assert all(s["actor/grad_norm"] > 0 for s in steps if s["critic/advantages/max"] > 0)
+    assert any(s["critic/advantages/max"] > 0 > s["critic/advantages/min"] for s in steps)
+    exported = grpo_run.ckpt / "global_step_4" / "actor" / "huggingface"
+    before = load_file(os.path.join(e2e_inputs["MODEL_PATH"], "model.safetensors"))
     after = {}
     for f in exported.glob("*.safetensors"):
         after.update(load_file(f))
     shared = sorted(set(before) & set(after))
-    assert len(shared) >= len(before) - 1  # tied lm_head may be saved once
     changed = [k for k in shared if not torch.equal(before[k].float(), after[k].float())]
-    assert len(changed) >= len(shared) // 2, f"only {len(changed)}/{len(shared)} tensors changed"
+    assert len(shared) >= len(before) - 1 and len(changed) >= len(shared) // 2
 
 
-@pytest.mark.parametrize("use_v1", [True, False], ids=["v1_trainer", "legacy_trainer"])
-def test_tiny_cpu_grpo_trains(tmp_path, tiny_models, use_v1):
-    steps, ckpt = run_preset(tmp_path, tiny_models["base"], USE_V1_TRAINER=str(use_v1))
-    assert_trained(steps, ckpt, tiny_models["base"])
-
-
-# -- LaSeR -----------------------------------------------------------------------------------------------
-ZC = 151652
-
-
-def check_zc_log_probs_against_transformers(dump: Path, model_dir: Path, end_token: int) -> list[dict]:
-    """Step-1 records (the actor still has the initial weights): the z_c log-prob the recipe read from
-    verl's actor equals a plain transformers forward on prompt + response + EOS + z_c."""
-    from transformers import AutoModelForCausalLM
-
-    records = [json.loads(line) for line in dump.read_text().splitlines()]
-    first = [r for r in records if r["step"] == 1]
-    assert first and sum(r["valid"] for r in first) >= len(first) // 2, "too few finished responses to test"
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    for r in first:
-        ids = r["input_ids"]
-        if not r["valid"]:
-            assert ids[-1] != ZC
-            continue
-        assert ids[-1] == ZC and ids[-2] == end_token, ids[-4:]
-        with torch.no_grad():
-            logits = model(torch.tensor([ids[:-1]])).logits[0, -1].float()
-        expected = torch.log_softmax(logits, -1)[ZC].item()
-        assert abs(r["zc_log_prob"] - expected) < 1e-5, (r["zc_log_prob"], expected)
-    return records
-
-
-def test_tiny_cpu_laser_auto_c_ref_no_reference_worker(tmp_path, warm_models):
-    """pad == EOS, c_ref measured at step 1 without a reference worker, MSE from step 1, blending from step 2."""
-    dump = tmp_path / "scores.jsonl"
-    steps, ckpt = run_preset(
-        tmp_path,
-        warm_models["base"],
-        PRESET="tiny_cpu_laser",
-        TOTAL_STEPS="4",
-        SAVE_FREQ="-1",
-        C_REF="auto",
-        ALPHA="1.0",
-        STD_THRESHOLD="0.0",
-        SELF_REWARD_WARMUP="1",
-        LASER_SCORE_DUMP=str(dump),
-    )
-    assert [s["_step"] for s in steps] == [1, 2, 3, 4]
-    assert not any("timing_s/ref" in s for s in steps), "constant/auto mode must not start the reference worker"
-    mse = [s["actor/laser/mse_loss"] for s in steps]
-    assert all(m > 0 for m in mse) and mse[-1] < mse[0], mse
-    assert all(s["laser/valid_fraction"] > 0.5 for s in steps)
-    assert [s["laser/blend_active"] for s in steps] == [0.0, 1.0, 1.0, 1.0]
-    assert max(s["laser/self_adv_group_fraction"] for s in steps[1:]) > 0
-    saved = json.loads((ckpt / "laser_c_ref.json").read_text())
-    assert saved["step"] == 1 and -40 < saved["c_ref"] < 0
-    assert all(s["laser/c_ref"] == pytest.approx(saved["c_ref"], abs=1e-4) for s in steps)
-    records = check_zc_log_probs_against_transformers(dump, warm_models["base"], end_token=151643)
-    assert sum(1 for r in records if r["step"] == 4) == 16
-
-
-def test_tiny_cpu_laser_exact_c_ref_with_pad_not_eos(tmp_path, warm_models):
-    """pad != EOS (z_c after <|im_end|>), exact mode: the reference worker's z_c log-prob is c_ref."""
-    dump = tmp_path / "scores.jsonl"
-    steps, _ = run_preset(
-        tmp_path,
-        warm_models["chat"],
-        PRESET="tiny_cpu_laser",
-        TOTAL_STEPS="2",
-        SAVE_FREQ="-1",
-        C_REF="exact",
-        LASER_SCORE_DUMP=str(dump),
-    )
-    assert [s["_step"] for s in steps] == [1, 2]
-    assert all("timing_s/ref" in s for s in steps)
-    records = check_zc_log_probs_against_transformers(dump, warm_models["chat"], end_token=151645)
-    for r in records:
-        if r["step"] == 1 and r["valid"]:  # before any update the actor is the reference model
-            assert abs(r["ref_zc_log_prob"] - r["zc_log_prob"]) < 1e-5
-            assert r["score"] == pytest.approx(0.0, abs=1e-6)
-
-
-def test_laser_gradient_is_the_same_for_micro_batch_1_and_the_whole_batch(tmp_path, warm_models):
-    """One LaSeR step through verl's FSDP actor: PPO loss + alpha MSE with micro-batch 1 (16 gradient
-    accumulation steps) and with the whole batch in one micro-batch give the same gradient norm."""
-    runs = {}
-    for micro in (1, 16):
-        dump = tmp_path / f"scores_{micro}.jsonl"
-        steps, _ = run_preset(
-            tmp_path / str(micro),
-            warm_models["base"],
-            f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro}",
-            "actor_rollout_ref.rollout.full_determinism=True",  # identical rollouts in both runs
-            PRESET="tiny_cpu_laser",
-            TOTAL_STEPS="1",
-            SAVE_FREQ="-1",
-            C_REF="-18",
-            ALPHA="1.0",
-            LASER_SCORE_DUMP=str(dump),
-        )
-        runs[micro] = (steps[0], [json.loads(line) for line in dump.read_text().splitlines()])
-    (one, dump_one), (whole, dump_whole) = runs[1], runs[16]
-    assert "timing_s/ref" not in one, "constant c_ref must not start the reference worker"
+@pytest.mark.runs("two_ranks", "laser")
+def test_two_ranks_equal_one(jobs):
+    """NGPUS=2: two FSDP ranks over gloo, per-rank micro-batches derived by the preset, the same
+    sampled responses: the step's MSE, gradient norm and LaSeR metrics equal the one-rank run's."""
+    two_run, laser_run = jobs.get("two_ranks"), jobs.get("laser")
+    two, one = two_run.step(1), laser_run.step(1)
     key = lambda r: (r["input_ids"], r["reward"])  # noqa: E731
-    assert sorted(map(key, dump_one)) == sorted(map(key, dump_whole)), (
-        "rollouts differ; the comparison needs equal batches"
-    )
-    assert one["actor/laser/mse_loss"] == pytest.approx(whole["actor/laser/mse_loss"], rel=1e-5)
-    assert one["actor/grad_norm"] == pytest.approx(whole["actor/grad_norm"], rel=1e-5)
+    assert sorted(map(key, two_run.dump)) == sorted(map(key, [r for r in laser_run.dump if r["step"] == 1]))
+    assert two["actor/laser/mse_loss"] == pytest.approx(one["actor/laser/mse_loss"], rel=1e-4)
+    assert two["actor/grad_norm"] == pytest.approx(one["actor/grad_norm"], rel=1e-4)
+    for k in ("laser/f1", "laser/auroc", "laser/valid_fraction", "laser/score_mean", "laser/c_ref"):
+        assert two[k] == pytest.approx(one[k], rel=1e-4, abs=1e-5), k
+
+
+@pytest.mark.runs("exact_chat")
+def test_exact_c_ref_pad_not_eos_padding_rows_and_verifier_faults(jobs, warm_models):
+    """pad != EOS (z_c after <|im_end|>), c_ref from the reference worker at the same slot; 3 prompts
+    x 4 responses with mini-batches of 2 prompts, so verl pads the batch with 4 synthetic rows; and a
+    reward that kills a verifier worker and feeds math-verify a hanging output during step 1."""
+    run = jobs.get("exact_chat")
+    assert [s["_step"] for s in run.steps] == [1, 2]
+    assert all("timing_s/ref" in s for s in run.steps)
+    for s in run.steps:
+        assert s["laser/padding_rows"] == 4.0  # 12 responses, mini-batches of 8: verl padded to 16
+    first = [r for r in run.dump if r["step"] == 1]
+    assert len(first) == 12  # the dump, like every LaSeR metric, holds the real responses only
+    check = check_dump(run, warm_models["chat"])
+    assert check["valid_fraction"] == pytest.approx(run.step(1)["laser/valid_fraction"])
+    assert 151645 in check["end_token_ids"] and check["max_abs_diff"] < 1e-5, check
+    for r in first:
+        if r["valid"]:  # before any update the actor is the reference model
+            assert r["ref_zc_log_prob"] == pytest.approx(r["zc_log_prob"], abs=1e-5)
+            assert r["score"] == pytest.approx(0.0, abs=1e-6)
+    # the faults cost counted samples, not the step; step 2 is normal
+    step1, step2 = run.step(1), run.step(2)
+    assert step1["verifier/timeout_rate"] == pytest.approx(1 / 12)
+    assert step1["verifier/retry_rate"] >= 1 / 12
+    assert step2["verifier/timeout_rate"] == 0.0 and step2["verifier/retry_rate"] == 0.0
+    assert step2["actor/grad_norm"] > 0
+
+
+@pytest.mark.runs("legacy")
+def test_legacy_trainer_runs_grpo(jobs):
+    """verl's deprecated legacy trainer with the CPU patches (GRPO: LaSeR refuses it at start-up)."""
+    run = jobs.get("legacy")
+    assert [s["_step"] for s in run.steps] == [1, 2]
+    for s in run.steps:
+        assert s["critic/score/max"] == 1.0 and s["critic/score/min"] == 0.0
+        assert s["actor/grad_norm"] > 0 and s["training/rollout_probs_diff_max"] < 1e-3

@@ -14,9 +14,12 @@ This module registers a fourth, ``actor_rollout_ref.rollout.name=hf``, through t
 Log-probs are the raw model distribution at the sampling temperature, log_softmax(logits / T), the
 same quantity the actor computes, so verl's rollout/actor log-prob gap metric stays meaningful.
 
-With ``actor_rollout_ref.rollout.full_determinism=True`` verl sends stable per-sample request ids;
-each request is then seeded from ``rollout.seed`` and its id and generated on its own, so a run's
-samples do not depend on how concurrent requests happened to be batched.
+With ``actor_rollout_ref.rollout.full_determinism=True`` each request is generated on its own, with a
+seed made from ``rollout.seed``, the training step, its prompt and how many requests for the same
+prompt came before it in that step: a prompt's n samples are then the same set of responses in every
+run, whatever the order and batching of the requests. (verl 0.9.1's v1 agent loop gives every
+request the same id under full determinism, ``det-0``: no priority is set, so the id cannot tell the n
+samples of a prompt apart.)
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ class HFRolloutServer:
         self.pad_token_id = int(pad if pad is not None else self.eos_token_ids[0])
         self.seed = int(getattr(config, "seed", 0) or 0)
         self.full_determinism = bool(getattr(config, "full_determinism", False))
+        self._seen: dict[tuple, int] = {}  # (step, prompt) -> requests so far, under full_determinism
         torch.manual_seed(self.seed + replica_rank)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Request] | None = None
@@ -131,7 +135,7 @@ class HFRolloutServer:
             top_k=int(params.get("top_k", -1) or -1),
             want_logprobs=bool(params.get("logprobs", False)),
             future=asyncio.get_running_loop().create_future(),
-            seed=self.seed + zlib.crc32(request_id.encode()) if self.full_determinism else None,
+            seed=self._request_seed(prompt_ids) if self.full_determinism else None,
         )
         await self._queue.put(request)
         token_ids, log_probs = await request.future
@@ -141,6 +145,14 @@ class HFRolloutServer:
             stop_reason="completed",
             extra_fields={"global_steps": self.global_steps},
         )
+
+    def _request_seed(self, prompt_ids: list[int]) -> int:
+        """The seed of the k-th request for this prompt in this training step (full determinism)."""
+        key = (self.global_steps, tuple(int(t) for t in prompt_ids))
+        k = self._seen.get(key, 0)
+        self._seen[key] = k + 1
+        digest = zlib.crc32(repr((self.global_steps, key[1], k)).encode())
+        return (self.seed * 1_000_003 + digest) % 2**63
 
     async def _serve(self):
         """Drain the queue in batches; generation runs in a thread so requests keep arriving."""
@@ -220,6 +232,7 @@ class HFRolloutServer:
             raise RuntimeError(f"hf rollout weight sync: missing={missing[:5]} unexpected={unexpected[:5]}")
         if global_steps is not None:
             self.global_steps = global_steps
+            self._seen.clear()  # per-step request counts (full determinism)
 
     async def set_global_steps(self, global_steps: int):
         self.global_steps = global_steps

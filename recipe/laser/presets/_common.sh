@@ -12,9 +12,10 @@ ensure_synthetic_data() {
     "$PYTHON" -m data_prep.synthetic_arithmetic --out-dir "$1" --task "$2" --train "$3" --test "$4"
 }
 
-# A short supervised warm start, so that the tiny model ends its answers ($1 model, $2 data, $3 output, $4 steps).
+# A short supervised warm start, so that the tiny model ends its answers ($1 model, $2 data, $3 output,
+# $4 steps, $5 share of deliberately wrong answers in the warm-start targets).
 ensure_warm_start() {
-    "$PYTHON" -m data_prep.warm_start --model "$1" --data-dir "$2" --out "$3" --steps "$4" --error-rate 0.0
+    "$PYTHON" -m data_prep.warm_start --model "$1" --data-dir "$2" --out "$3" --steps "$4" --error-rate "$5"
 }
 
 # DeepMath-103K and the five benchmarks with the authors' prompt ($1 folder, $2 model whose chat template renders it).

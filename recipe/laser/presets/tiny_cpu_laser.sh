@@ -10,7 +10,8 @@ DATA_DIR=${DATA_DIR:-$REPO_DIR/data/zero_or_sum}
 TASK=${TASK:-zero_or_sum}                                        # data_prep/synthetic_arithmetic.py
 N_TRAIN=${N_TRAIN:-512}
 N_TEST=${N_TEST:-64}
-WARM_STEPS=${WARM_STEPS:-150}
+WARM_STEPS=${WARM_STEPS:-150}                                    # 0: MODEL_PATH is trained as it is
+WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.0}                          # share of wrong answers the warm start learns
 MODEL_PATH=${MODEL_PATH:-$REPO_DIR/models/tiny-qwen2-$TOKENIZER_CONVENTION-$TASK-warm$WARM_STEPS}
 TRAIN_FILE=${TRAIN_FILE:-$DATA_DIR/train.parquet}
 VAL_FILE=${VAL_FILE:-$DATA_DIR/test.parquet}
@@ -52,9 +53,11 @@ export VERL_FILE_LOGGER_PATH=$METRICS_FILE
 source "$REPO_DIR/recipe/laser/presets/_common.sh"
 prepare_inputs() {
     mkdir -p "$(dirname "$METRICS_FILE")"
-    ensure_tiny_model "$MODEL_DIR" "$TOKENIZER_CONVENTION"
     ensure_synthetic_data "$DATA_DIR" "$TASK" "$N_TRAIN" "$N_TEST"
-    ensure_warm_start "$MODEL_DIR" "$DATA_DIR" "$MODEL_PATH" "$WARM_STEPS"
+    if [ "$WARM_STEPS" -gt 0 ]; then  # MODEL_PATH is the warm start of the random MODEL_DIR
+        ensure_tiny_model "$MODEL_DIR" "$TOKENIZER_CONVENTION"
+        ensure_warm_start "$MODEL_DIR" "$DATA_DIR" "$MODEL_PATH" "$WARM_STEPS" "$WARM_ERROR_RATE"
+    fi
 }
 
 PRESET_ARGS=(

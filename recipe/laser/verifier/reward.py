@@ -17,7 +17,7 @@ the trainer, and never scores a correct answer 0 because of where it runs:
 - Only math-verify's LaTeX parser is used (an ANTLR grammar); its expression parser would run
   sympy's ``parse_expr``, which evaluates Python.
 
-Options (``reward.custom_reward_function.reward_kwargs.<name>=...``):
+Options (``+reward.custom_reward_function.reward_kwargs.<name>=...``):
 ``format_gate``: ``auto`` (the row's ``extra_info.format_gate``, decided from the rendered prompt at
 data preparation; ``boxed`` for rows without one), ``boxed``, ``r1`` or ``none``; ``timeout_s``: the
 per-call bound (default 5, env ``LASER_VERIFY_TIMEOUT_S``).

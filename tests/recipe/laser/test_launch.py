@@ -15,6 +15,7 @@ from recipe.laser.launch import (
     check_supported,
     configure_loggers,
     configure_ray,
+    enable_ray_token_auth,
     prepare_config,
     worker_env,
 )
@@ -105,18 +106,26 @@ def test_workers_get_the_recipe_and_its_settings():
     assert env["VERL_USE_EXTERNAL_MODULES"] == f"verl_patches.cpu.plugin,{TRAINER_MODULE}"
 
 
-def test_joining_an_existing_cluster(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))
+def test_token_authentication_for_a_cluster_whose_token_is_here(tmp_path):
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("secret")
-    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    environ = {"HOME": str(tmp_path), "RAY_ADDRESS": "10.0.0.1:6379"}
+    assert enable_ray_token_auth([], environ) and environ["RAY_AUTH_MODE"] == "token"
+    environ = {"HOME": str(tmp_path)}
+    assert enable_ray_token_auth(["ray_kwargs.ray_init.address=10.0.0.1:6379"], environ)
+    assert not enable_ray_token_auth([], {"HOME": str(tmp_path)})  # a local cluster: Ray decides
+    explicit = {"HOME": str(tmp_path), "RAY_ADDRESS": "x:1", "RAY_AUTH_MODE": "disabled"}
+    assert not enable_ray_token_auth([], explicit) and explicit["RAY_AUTH_MODE"] == "disabled"
+    assert not enable_ray_token_auth([], {"HOME": str(tmp_path / "nobody"), "RAY_ADDRESS": "x:1"})
+
+
+def test_joining_an_existing_cluster(capsys):
     config = composed("ray_kwargs.ray_init.num_cpus=16", "+ray_kwargs.ray_init.num_gpus=2")
     configure_ray(config, environ={"RAY_ADDRESS": "10.0.0.1:6379", "VERL_PLATFORM": "cpu"})
     ray_init = config.ray_kwargs.ray_init
     assert "num_cpus" not in ray_init and "num_gpus" not in ray_init  # ray.init refuses them when joining
     assert ray_init.runtime_env.env_vars.VERL_PLATFORM == "cpu"
     assert TRAINER_MODULE in ray_init.runtime_env.env_vars.VERL_USE_EXTERNAL_MODULES
-    assert os.environ["RAY_AUTH_MODE"] == "token"  # the cluster's token is on this machine
     assert "joining the Ray cluster at 10.0.0.1:6379" in capsys.readouterr().out
     local = composed("ray_kwargs.ray_init.num_cpus=16")
     configure_ray(local, environ={})

@@ -32,7 +32,7 @@ def compose(preset: str, tmp_path, *overrides, **env) -> dict:
     return yaml.safe_load(proc.stdout)
 
 
-@pytest.mark.parametrize("preset", [p for p in PRESETS if not p.startswith("tiny")])
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p.rsplit("_", 1)[0] in PAPER])
 def test_paper_presets_compose_with_the_papers_hyperparameters(preset, tmp_path):
     cfg = compose(preset, tmp_path)
     backbone = preset.rsplit("_", 1)[0]
@@ -54,6 +54,18 @@ def test_paper_presets_compose_with_the_papers_hyperparameters(preset, tmp_path)
     assert not arr["actor"]["use_kl_loss"], "constant c_ref needs no reference worker"
     assert cfg["trainer"]["n_gpus_per_node"] == 8 and cfg["trainer"]["v1"]["trainer_mode"] == "laser"
     assert cfg["trainer"]["resume_mode"] == "auto"
+
+
+def test_gpu_smoke_preset(tmp_path):
+    cfg = compose("gpu_smoke", tmp_path)
+    config = OmegaConf.create(cfg)
+    check_supported(config)
+    laser = resolve_family(config, LaSeRConfig.from_config(cfg["laser"]))
+    assert laser.enable and laser.c_ref == -23.0 and laser.score_dump_path == str(tmp_path / "ckpt" / "scores.jsonl")
+    arr = cfg["actor_rollout_ref"]
+    assert arr["rollout"]["name"] == "vllm" and cfg["trainer"]["total_training_steps"] == 3
+    assert arr["actor"]["fsdp_config"]["mixed_precision"]["param_dtype"] == "fp32"  # a tight check of z_c
+    assert cfg["trainer"]["n_gpus_per_node"] == 1
 
 
 def test_multi_node_and_passthrough_overrides(tmp_path):

@@ -159,3 +159,39 @@ def test_seams_the_trainer_relies_on():
     metric_fields = inspect.getsource(trainer_base.PPOTrainer._compute_metrics)
     for name in ("responses", "response_mask", "advantages", "returns", "rm_scores", "token_level_rewards"):
         assert f'"{name}"' in metric_fields
+
+
+# -- c_ref = auto: one measurement, kept with the checkpoints, checked when read back ---------------------------
+def _trainer_for_c_ref(tmp_path, model="models/m", zc=151652):
+    from omegaconf import OmegaConf
+
+    trainer = LaSeRTrainer.__new__(LaSeRTrainer)  # no verl set-up: only the c_ref bookkeeping
+    trainer.config = OmegaConf.create(
+        {"trainer": {"default_local_dir": str(tmp_path)}, "actor_rollout_ref": {"model": {"path": model}}}
+    )
+    trainer.laser, trainer.zc_token_id, trainer.global_steps, trainer.c_ref = LaSeRConfig(c_ref="auto"), zc, 1, None
+    trainer._install_loss = lambda: None
+    return trainer
+
+
+def test_c_ref_is_measured_once_saved_atomically_and_checked_on_resume(tmp_path):
+    from recipe.laser.config import LaSeRConfigError
+
+    trainer = _trainer_for_c_ref(tmp_path)
+    assert trainer._load_c_ref() is None
+    inputs = _inputs(False)
+    trainer._measure_c_ref(inputs)  # step 1, no reference worker: the actor's own z_c log-probs
+    assert trainer.c_ref == pytest.approx(float(inputs.zc_log_prob[:5].mean()))  # the 5 finished responses
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["laser_c_ref.json"]  # no temporary file left
+    assert _trainer_for_c_ref(tmp_path)._load_c_ref() == pytest.approx(trainer.c_ref)
+    with pytest.raises(LaSeRConfigError, match=r"measured for another setup .*'model'"):
+        _trainer_for_c_ref(tmp_path, model="models/other")._load_c_ref()
+    with pytest.raises(LaSeRConfigError, match=r"measured for another setup .*'zc_token_id'"):
+        _trainer_for_c_ref(tmp_path, zc=151653)._load_c_ref()
+    (tmp_path / "laser_c_ref.json").write_text('{"c_ref": -18.')  # cut off
+    with pytest.raises(LaSeRConfigError, match="laser_c_ref.json: not a valid c_ref record"):
+        _trainer_for_c_ref(tmp_path)._load_c_ref()
+    late = _trainer_for_c_ref(tmp_path / "late")
+    late.global_steps = 3
+    with pytest.raises(LaSeRConfigError, match="cannot be measured later"):
+        late._measure_c_ref(inputs)

@@ -1,0 +1,155 @@
+"""The LaSeR work of one training step at the paper's shape, measured with the recipe's own step code.
+
+    .venv/bin/python benchmarks/bench_laser_step_overhead.py [--prompts 128 --n 8 --max-response 8192]
+
+A synthetic batch shaped like the paper's (128 prompts x 8 responses = 1024, prompts of 100-1000
+tokens, responses uniform in 1..8192 tokens, 90% of them finished) is put into a local TransferQueue
+(verl's own, with its Ray actors) the way verl's agent loop stores it. Then the LaSeRTrainer methods
+that a step runs on top of GRPO are timed: the z_c append before the old-log-prob pass, the scores,
+MSE weights and blending after the advantages (fetch, ``laser_step``, write back), and the removal of
+z_c before verl's metrics. The log-prob and advantage fields the engines would produce are filled in
+between, outside the timed regions.
+
+Printed: seconds per phase (median of the repeats) and their sum, against a lower bound of a GPU
+GRPO step of the same shape: the actor's two passes over the step's tokens (update: 6 FLOPs per
+parameter and token; old log-probs: 2) for a 7.6B-parameter model on 8 H100s at 40% of their dense
+bf16 peak (989 TFLOP/s), generation left out (it only makes the real step longer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+
+H100_BF16_PEAK = 989e12  # dense bf16 FLOP/s of one H100 SXM
+MFU = 0.4
+PARAMS_7B = 7.6e9  # Qwen2.5-7B
+
+
+def grpo_step_lower_bound_s(total_tokens: int, gpus: int = 8) -> float:
+    return 8 * PARAMS_7B * total_tokens / (gpus * H100_BF16_PEAK * MFU)
+
+
+def synthetic_batch(prompts: int, n: int, max_response: int, seed: int = 0):
+    from tensordict import NonTensorStack, TensorDict
+
+    g = np.random.default_rng(seed)
+    rows = prompts * n
+    prompt_len = np.repeat(g.integers(100, 1001, prompts), n)
+    response_len = g.integers(1, max_response + 1, rows)
+    finished = g.random(rows) < 0.9
+    eos, zc = 151643, 151652
+
+    def nested(lengths, fill, dtype):
+        return torch.nested.nested_tensor(
+            [torch.full((int(k),), fill, dtype=dtype) for k in lengths], layout=torch.jagged
+        )
+
+    responses = [torch.from_numpy(g.integers(0, 150000, int(k))) for k in response_len]
+    for r, done in zip(responses, finished, strict=True):
+        r[-1] = eos if done else 11
+    input_ids = [
+        torch.cat([torch.from_numpy(g.integers(0, 150000, int(p))), r])
+        for p, r in zip(prompt_len, responses, strict=True)
+    ]
+    fields = TensorDict(
+        {
+            "responses": torch.nested.nested_tensor(responses, layout=torch.jagged),
+            "input_ids": torch.nested.nested_tensor(input_ids, layout=torch.jagged),
+            "position_ids": torch.nested.nested_tensor([torch.arange(len(x)) for x in input_ids], layout=torch.jagged),
+            "response_mask": nested(response_len, 1, torch.int64),
+            "loss_mask": nested(response_len, 1, torch.int64),
+            "rm_scores": nested(response_len, 0.0, torch.float32),
+            "rollout_log_probs": nested(response_len, -1.0, torch.float32),
+            "uid": NonTensorStack(*[f"p{i // n}" for i in range(rows)]),  # the prompt group, as verl stores it
+        },
+        batch_size=rows,
+    )
+    return fields, int(prompt_len.sum() + response_len.sum()), zc
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, default=128)
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--max-response", type=int, default=8192)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    import ray
+    import transfer_queue as tq
+    from omegaconf import OmegaConf
+    from tensordict import TensorDict
+    from transfer_queue import KVBatchMeta
+
+    from recipe.laser.config import LaSeRConfig
+    from recipe.laser.trainer import LaSeRTrainer, StepInputs, laser_step, last_of_nested
+
+    ray.init(num_cpus=4, include_dashboard=False, logging_level="ERROR")
+    storage = {"total_storage_size": 100000, "num_data_storage_units": 1}
+    tq.init(OmegaConf.create({"enable": True, "metrics": {"enabled": False, "port": 0},
+                              "backend": {"storage_backend": "SimpleStorage", "SimpleStorage": storage}}))  # fmt: skip
+    fields, total_tokens, zc = synthetic_batch(args.prompts, args.n, args.max_response)
+    rows = len(fields)
+    trainer = LaSeRTrainer.__new__(LaSeRTrainer)  # the recipe's step methods, without verl's workers
+    trainer.laser = LaSeRConfig(enable=True, c_ref=-23.0, reasoning_warmup_steps=0, self_reward_warmup_steps=0)
+    rollout = {"calculate_log_probs": True, "n": args.n}
+    trainer.config = OmegaConf.create(
+        {"actor_rollout_ref": {"rollout": rollout, "actor": {"ppo_mini_batch_size": args.prompts}}}
+    )
+    trainer.zc_token_id, trainer.end_token_ids = zc, torch.tensor([151643])
+    trainer.use_reference_policy, trainer.global_steps, trainer.c_ref = False, 1, -23.0
+
+    timings: dict[str, list[float]] = {"append_zc": [], "score_weights_blend": [], "remove_zc": []}
+    for repeat in range(args.repeats):
+        keys = [f"r{repeat}_{i}" for i in range(rows)]
+        tags = [{} for _ in keys]
+        tq.kv_batch_put(keys=keys, partition_id="train", fields=fields.clone(), tags=tags)
+        batch = KVBatchMeta(keys=keys, tags=tags, partition_id="train")
+        t0 = time.perf_counter()
+        trainer._append_zc(batch)
+        timings["append_zc"].append(time.perf_counter() - t0)
+        # what the engines would write between the two LaSeR hooks (not timed)
+        data = tq.kv_batch_get(keys=keys, partition_id="train", select_fields=["responses", "rm_scores"])
+        lengths = data["responses"].offsets().diff().tolist()
+        filled = {
+            name: torch.nested.nested_tensor([torch.full((k,), value) for k in lengths], layout=torch.jagged)
+            for name, value in (("old_log_probs", -20.0), ("advantages", 0.5), ("returns", 0.5))
+        }
+        tq.kv_batch_put(keys=keys, partition_id="train", fields=TensorDict(filled, batch_size=rows))
+        t0 = time.perf_counter()
+        inputs = trainer._fetch_step_inputs(batch)
+        out = laser_step(inputs, trainer.laser, 1, -23.0, trainer._num_minibatches(rows))
+        tq.kv_batch_put(keys=keys, partition_id="train", fields=TensorDict(out.fields, batch_size=rows))
+        timings["score_weights_blend"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        trainer._remove_zc(batch)
+        timings["remove_zc"].append(time.perf_counter() - t0)
+        assert isinstance(inputs, StepInputs) and last_of_nested(inputs.advantages).numel() == rows
+        tq.kv_clear(keys=keys, partition_id="train")
+
+    medians = {k: statistics.median(v) for k, v in timings.items()}
+    total = sum(medians.values())
+    bound = grpo_step_lower_bound_s(total_tokens)
+    print(f"batch: {rows} responses, {total_tokens:,} tokens (prompts 100-1000, responses 1-{args.max_response})")
+    for k, v in medians.items():
+        print(f"  {k:22s} {v:8.3f} s")
+    print(f"  {'LaSeR work per step':22s} {total:8.3f} s")
+    print(
+        f"GRPO step lower bound: {bound:.1f} s (8 x {PARAMS_7B:.1e} params x tokens FLOPs on 8 H100 at {MFU:.0%} MFU)"
+    )
+    print(f"LaSeR work / GRPO step: {total / bound:.2%} (target: at most 1%)")
+    print("BENCH_LASER_STEP " + json.dumps({"phases_s": medians, "total_s": total, "tokens": total_tokens,
+                                            "grpo_step_lower_bound_s": bound, "share": total / bound}))  # fmt: skip
+    tq.close()
+    ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""A run that survives: LaSeR and its GRPO twin killed with SIGKILL after their step-2 checkpoint and
+resumed with trainer.resume_mode=auto equal the uninterrupted runs of test_trainer_runs.py at steps 3
+and 4 (the same samples under full_determinism); c_ref is the one measured before the kill, the
+blending switches on at the same global step, and the metrics file holds every step once."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+COMPARED = ("actor/grad_norm", "actor/pg_loss", "actor/entropy", "critic/score/mean", "critic/advantages/max",
+            "critic/advantages/min", "response_length/mean")  # fmt: skip
+
+
+def assert_steps_equal(resumed, uninterrupted, keys):
+    assert [s["_step"] for s in resumed.steps] == [1, 2, 3, 4], "the metrics file keeps every step once"
+    for step in (3, 4):
+        a, b = resumed.step(step), uninterrupted.step(step)
+        for key in keys:
+            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-5), (step, key, a[key], b[key])
+
+
+@pytest.mark.runs("laser_resume", "laser")
+def test_laser_resumes_exactly(jobs):
+    (killed, resumed, c_ref_before), laser_run = jobs.get("laser_resume"), jobs.get("laser")
+    assert [s["_step"] for s in killed.steps][:2] == [1, 2]
+    assert "continuing after step 2" in resumed.log
+    laser_keys = sorted(k for k in laser_run.step(3) if k.startswith(("laser/", "actor/laser/")))
+    assert "actor/laser/mse_loss" in laser_keys and "laser/blend_active" in laser_keys
+    assert_steps_equal(resumed, laser_run, COMPARED + tuple(laser_keys))
+    # blending switches on at global step 3 in both runs, although the resumed run started at 3
+    assert [resumed.step(s)["laser/blend_active"] for s in (1, 2, 3, 4)] == [0.0, 0.0, 1.0, 1.0]
+    # c_ref: measured once, before the kill; the resumed run read it, did not measure again
+    assert "c_ref=auto: using" in resumed.log and "c_ref=auto: measured" not in resumed.log
+    assert (resumed.ckpt / "laser_c_ref.json").read_text() == c_ref_before
+    assert json.loads(c_ref_before)["c_ref"] == pytest.approx(laser_run.step(1)["laser/c_ref"], abs=1e-5)
+    # every sample's score at steps 3 and 4
+    after = [r for r in resumed.dump if r["step"] in (3, 4)]  # the resumed run's own dump
+    before = [r for r in laser_run.dump if r["step"] in (3, 4)]
+    assert len(after) == len(before) == 32
+    for a, b in zip(
+        sorted(after, key=lambda r: r["input_ids"]), sorted(before, key=lambda r: r["input_ids"]), strict=True
+    ):
+        assert a["input_ids"] == b["input_ids"] and a["valid"] == b["valid"]
+        if a["valid"]:
+            assert a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+@pytest.mark.runs("grpo_resume", "grpo")
+def test_grpo_twin_resumes_exactly(jobs):
+    (_, resumed, _), grpo_run = jobs.get("grpo_resume"), jobs.get("grpo")
+    assert "continuing after step 2" in resumed.log
+    assert_steps_equal(resumed, grpo_run, COMPARED)
