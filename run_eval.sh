@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # Evaluate a Hugging Face model folder on the five benchmarks (MATH500, AMC23, AIME24, AIME25,
 # OlympiadBench) as the authors do: n samples per problem, the family's evaluation prompt, accuracy
 # by the last box, the last-token self-reward of every answered sample (one extra token), then

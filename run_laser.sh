@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # LaSeR (last-token self-rewarding) on verl: the entry point for training runs.
 #
 #   bash run_laser.sh                                   # no PRESET: the tiny CPU reproduction (scripts/tiny_cpu_repro.sh)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite on a CPU: installs what is missing (setup.sh, both environments at once),
 # checks formatting and lint (ruff, as configured in pyproject.toml), then pytest.
 #   bash run_tests.sh                         # everything, including verl's real trainer end to end

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # Environments for the recipe, each idempotent: a re-run checks what is installed and installs
 # nothing when it already matches (a few seconds).
 #

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Cost of the self-reward score at evaluation, vLLM backend: generation time, then scoring the same
 samples by the cheap continuation ([x, y, EOS], max_tokens=1, logprob_token_ids=[z_c]) and by the
 authors' re-prefill (prompt log-probs over [x, y, EOS, z_c]), side by side in one engine, with the

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The LaSeR work of one training step at the paper's shape, measured with the recipe's own step code.
 
     .venv/bin/python benchmarks/bench_laser_step_overhead.py [--prompts 128 --n 8 --max-response 8192]

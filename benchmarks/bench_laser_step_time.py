@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """LaSeR step time / GRPO step time on the tiny CPU preset: same warm-started model, seed, steps,
 reward and settings (no KL, so neither starts a reference worker); only laser.enable differs.
 

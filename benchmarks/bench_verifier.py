@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Verifier throughput and latency, called as verl's reward loop calls it (a thread pool in one
 reward worker process), on a realistic mix of outputs built from the five benchmarks' answers.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Prepare LaSeR's prompt sets as verl RL parquet: DeepMath-103K for training, and the five evaluation
 benchmarks (MATH500, AMC23, AIME24, AIME25, OlympiadBench), with the authors' prompt.
 

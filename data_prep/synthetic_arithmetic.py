@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """A small synthetic math prompt set in verl's RL parquet format (no download).
 
 Problems have integer answers and the same prompt/answer format as the real math data (the

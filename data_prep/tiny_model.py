@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Build a tiny random Qwen2 causal LM with Qwen's real tokenizer, offline.
 
 Used by the tests and the CPU presets: no hub access, no committed weights. The tokenizer files

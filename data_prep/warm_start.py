@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Supervised warm start of the tiny model on synthetic arithmetic, offline, on CPU.
 
 A random model never finishes a response (EOS has probability ~1/150k per token), so LaSeR would

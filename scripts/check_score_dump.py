@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Check a LaSeR run's per-sample score dump (``laser.score_dump_path``) against a plain transformers
 forward: the first thing to run after a GPU smoke run (``PRESET=gpu_smoke``), and what the CPU
 end-to-end tests run.

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The tiny reproduction's summary: learning curves from the trainer's per-step metrics and the
 held-out evaluations side by side (``recipe/laser/presets/tiny_cpu_repro.sh`` calls it).
 

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # The tiny CPU reproduction: LaSeR vs GRPO from one warm start, on verl's real trainer, evaluated on
 # held-out problems. `bash run_laser.sh` (no PRESET) runs this script.
 #   1. a tiny random Qwen2, the synthetic task and a supervised warm start, built offline (kept when present);

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """requirements.txt (GPU nodes) resolves from PyPI to wheels only, for Linux x86-64 and Python 3.12,
 with the versions verl 0.9.1 pins: a pin that cannot install (a source-only package such as
 flash-attn 2.8.3, a yanked version, a conflict) fails here, on any machine, before anyone tries."""

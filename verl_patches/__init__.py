@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Small, version-checked adaptations of the released verl (PyPI) that the recipe cannot reach
 through verl's own seams.
 

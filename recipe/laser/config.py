@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The recipe's config block ``laser:`` (paper symbols), validated at start-up."""
 
 from __future__ import annotations

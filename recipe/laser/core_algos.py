@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """LaSeR's math: pure, vectorised torch functions (no Python loops over samples).
 
 Paper: Yang et al., "LaSeR: Reinforcement Learning with Last-Token Self-Rewarding", arXiv 2510.14943.

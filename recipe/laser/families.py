@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Per-backbone defaults in one place: the paper's three backbones (and the tiny test models, which
 share Qwen2.5's vocabulary) mapped to what differs between them.
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """What the entry point settles in the driver, before verl starts Ray and its workers: which verl
 settings the recipe supports (refused with the key named, before the long start-up), the family's
 defaults, absolute paths, the logging backends, and the Ray runtime environment that makes the

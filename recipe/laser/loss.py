@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """LaSeR's actor loss: verl's own PPO loss (any configured policy-loss mode) + alpha * the
 class-balanced self-rewarding MSE (eq. 13-14). Installed in the actor workers with verl's
 ``ActorRolloutRefWorker.set_loss_fn`` by ``recipe.laser.trainer.LaSeRTrainer``.

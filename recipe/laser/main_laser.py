@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Entry point: ``python -m recipe.laser.main_laser <hydra overrides>`` (``run_laser.sh`` calls it).
 
 Hydra composes ``config/laser_trainer.yaml`` (verl's ``ppo_trainer`` plus the recipe's delta);

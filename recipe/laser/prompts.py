@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Prompts as the authors built them.
 
 - Training and validation (every backbone): one user turn, the problem, one space, then the boxed

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """LaSeR on verl 0.9.1's v1 trainer: ``trainer.v1.trainer_mode=laser``.
 
 A subclass of verl's ``PPOTrainerSync`` that overrides a few step methods and adds nothing to the

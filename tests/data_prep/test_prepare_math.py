@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """data_prep.prepare_math: the five shipped evaluation sets, the authors' prompt rendered with real
 tokenizers (Qwen2.5's, Llama-3's, an R1 template), a DeepMath-schema fixture, and bad input."""
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The offline tiny model (both tokenizer conventions) and the synthetic prompt set."""
 
 import json

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end runs of verl's real trainer through ``run_laser.sh``, all joined to one Ray cluster that
 this session starts with ``ray start --head`` (as a user does on a node before the run) and stops at
 the end, only that one. The workers of that cluster inherit nothing from the test's shell: every

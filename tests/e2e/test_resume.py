@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """A run that survives: LaSeR and its GRPO twin killed with SIGKILL after their step-2 checkpoint and
 resumed with trainer.resume_mode=auto equal the uninterrupted runs of test_trainer_runs.py at steps 3
 and 4 (the same samples under full_determinism); c_ref is the one measured before the kill, the

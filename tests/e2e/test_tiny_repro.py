@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The README's reproduction (``bash run_laser.sh`` without PRESET) end to end, shortened to 2 RL
 steps: the pipeline, not the figures (those are in the README, made by the full run)."""
 

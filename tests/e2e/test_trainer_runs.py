@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """verl's real trainer on CPU through the user's entry point, every run joined to a Ray cluster
 started before it (tests/e2e/conftest.py). LaSeR and its GRPO twin on the same samples
 (full_determinism): the z_c log-probs against a plain forward, c_ref measured once, the warm-ups,

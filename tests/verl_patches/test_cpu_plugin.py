@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """verl_patches.cpu: each patch applied, opt-in, and pinned to the verl internals it relies on.
 
 The "seam" tests fail loudly when a verl upgrade moves or changes what a patch touches; the

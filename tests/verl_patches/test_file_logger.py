@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """verl_patches/file_logger.py: the metrics file keeps every step across resumes, and the patch breaks
 loudly when verl's FileLogger changes."""
 

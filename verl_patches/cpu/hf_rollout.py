@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """An "hf" rollout backend for verl 0.9.1: transformers generation behind verl's server interface.
 
 verl 0.9.1 generates only through server replicas (vllm, sglang, trtllm; ``workers/rollout/base.py:

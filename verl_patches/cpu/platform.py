@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """A CPU platform for verl's platform registry (``verl.plugin.platform``).
 
 verl 0.9.1 registers only accelerator platforms (nvidia, npu, rocm) and, with none detected, falls

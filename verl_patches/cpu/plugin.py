@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Run verl 0.9.1's real trainer on a machine with no accelerator.
 
 Opt-in: importing this module applies the patches, and verl imports it in every process (driver,

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Generation backends for evaluation, each with the cheap last-token self-reward score.
 
 Both return, for every sampled response, its token ids, whether it finished (ended with a stop

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Evaluate a checkpoint as the authors do: n samples per problem, accuracy by the last box and
 math-verify, and the last-token self-reward score of every answered sample at about one token of
 extra compute; then metrics, tables and plots.

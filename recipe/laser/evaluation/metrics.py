@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Evaluation metrics over n sampled solutions per problem: self-verification and inference-time
 scaling with the last-token self-reward. Functions on per-sample arrays, independent of the
 generation backend; the self-verification figures are the trainer's own

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Metrics, tables and plots from an evaluation folder (``samples/<benchmark>.jsonl``), and a
 side-by-side comparison of runs.
 

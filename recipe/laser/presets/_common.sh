@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # The presets' one shared helper: functions that build a preset's inputs when they are missing.
 # Sourced by each preset; defines functions only. run_laser.sh calls the preset's prepare_inputs
 # before training; every command here keeps what is already there (built with the same options).

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # Preset gpu_smoke: the first thing to run on a GPU node (1-2 GPUs, minutes): Qwen2.5-0.5B-Instruct,
 # vLLM rollout, 3 LaSeR steps on MATH500 problems, with every response's z_c log-prob and score
 # dumped; scripts/check_score_dump.py then compares them with a plain transformers forward.

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # Preset octothinker-3b_laser: OctoThinker/OctoThinker-3B-Short-Base with LaSeR, the authors' setup, on GPU nodes.
 # Not run here (no GPU); composed and checked against verl 0.9.1's schema by tests/recipe/laser/test_presets.py.
 # Every value is a ${VAR:-default}; extra arguments to run_laser.sh go to hydra.

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 # Preset tiny_cpu_laser: LaSeR on verl's real trainer on a CPU, in minutes. A tiny Qwen2 (9.8M
 # parameters, Qwen2.5's tokenizer), warm-started to answer the zero_or_sum task about half the time,
 # all built offline on first use. fp32, FSDP2, the "hf" rollout (verl_patches/cpu).

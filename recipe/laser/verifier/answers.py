@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Answer extraction and format gates: pure string functions, shared by the training reward and
 evaluation. Nothing here evaluates model output as Python."""
 

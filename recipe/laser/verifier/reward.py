@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Verifier reward r_v in {0, 1} for verl: ``compute_score`` (verl's custom-reward signature).
 
 The final answer (the last ``\\boxed{}``, behind a per-template format gate) is checked against the

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/config.py: the laser block's validation, the warm-up schedule and the z_c choice."""
 
 import pytest

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/core_algos.py against hand-computed values (verl's *_on_cpu.py style)."""
 
 import math

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/families.py: the per-backbone table and the inference of a model's family."""
 
 import pytest

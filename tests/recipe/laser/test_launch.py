@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/launch.py on the recipe's real composed config (no Ray, no workers): every unsupported
 verl mode refused with its key named, family defaults, absolute paths, loggers, and the runtime
 environment that carries the recipe into the workers of a cluster started before the run."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/loss.py through verl's real ppo_loss: the step's MSE is the paper's formula, and the
 gradient is the same for any micro-batch split and data-parallel size."""
 

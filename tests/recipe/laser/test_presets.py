@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Every preset composes against verl 0.9.1's config schema through run_laser.sh (hydra --cfg job,
 nothing runs), passes the recipe's refusals, and the paper presets hold the paper's values."""
 

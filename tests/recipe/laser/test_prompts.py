@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/prompts.py with two real tokenizer families (Qwen2.5's, Meta's Llama-3) and an R1
 test template: the authors' prompts, rendered by each model's own chat template, and the gate rule."""
 

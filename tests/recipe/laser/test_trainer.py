@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/trainer.py without Ray: the jagged-tensor plumbing, the LaSeR step as a pure function
 (padding rows excluded, hand-checked weights and blend), the fault counters, and the verl internals
 the trainer relies on."""

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The evaluation command: cheap z_c scores equal a full forward (transformers and vLLM on CPU, both
 tokenizer conventions), the authors' verdicts and score populations, the CLI end to end on a slice
 of the five benchmarks, resume (also from a damaged samples file), refusals, the report and the

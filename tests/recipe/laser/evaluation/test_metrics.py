@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """recipe/laser/evaluation/metrics.py against hand-computed cases."""
 
 import math

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """Run inside the vLLM environment (.venv-vllm) by test_evaluate.py: for each model, vLLM on CPU
 samples responses and scores z_c by the cheap continuation and by the authors' prompt log-prob
 re-prefill; a plain transformers fp32 forward gives the reference value. Both engines stay loaded,

@@ -1,3 +1,5 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
 """The verifier reward: verdicts, format gates, calling contexts, and a fuzz run."""
 
 import random
