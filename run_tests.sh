@@ -4,7 +4,7 @@
 # The whole test suite on a CPU: installs what is missing (setup.sh, both environments at once),
 # checks formatting and lint (ruff, as configured in pyproject.toml), then pytest.
 #   bash run_tests.sh                         # everything, including verl's real trainer end to end
-#   bash run_tests.sh -m "not slow"           # no end-to-end trainer runs (quick iteration)
+#   bash run_tests.sh -m "not slow"           # no trainer runs, vLLM or pip resolve (quick iteration)
 #   LASER_SKIP_VLLM_CPU=1 bash run_tests.sh   # without the vLLM environment (its test is skipped)
 #   bash run_tests.sh tests/recipe/laser/test_core_algos.py -k mse   # any pytest arguments
 set -euo pipefail

@@ -20,7 +20,11 @@ def assert_steps_equal(resumed, uninterrupted, keys):
     for step in (3, 4):
         a, b = resumed.step(step), uninterrupted.step(step)
         for key in keys:
-            assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-5), (step, key, a[key], b[key])
+            # advantages: a group's normalisation by a small score std amplifies last-bit differences
+            # of CPU float reductions between two processes (seen in CI: 3.6e-5 relative); a lost
+            # optimizer state, warm-up counter or data position moves them by far more
+            rel = 1e-4 if key.startswith("critic/advantages/") else 1e-5
+            assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-5), (step, key, a[key], b[key])
 
 
 @pytest.mark.runs("laser_resume", "laser")

