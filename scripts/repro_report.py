@@ -1,7 +1,7 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 """The tiny reproduction's summary: learning curves from the trainer's per-step metrics and the
-held-out evaluations side by side (``recipe/laser/presets/tiny_cpu_repro.sh`` calls it).
+held-out evaluations side by side (``scripts/tiny_cpu_repro.sh`` calls it).
 
     python scripts/repro_report.py --out-dir outputs/tiny_cpu_repro/seed0 \\
         --run GRPO=checkpoints/.../grpo/metrics.jsonl --run LaSeR=checkpoints/.../laser/metrics.jsonl \\

@@ -36,7 +36,7 @@ BETA_V=${BETA_V:-1.0}                     # paper 0.1: 16 steps move log p(z_c) 
 TAU=${TAU:-0.1}                           # paper
 STD_THRESHOLD=${STD_THRESHOLD:-0.1}       # paper
 SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-4}
-EVAL_N=${EVAL_N:-4}                       # samples per held-out problem
+EVAL_N=${EVAL_N:-8}                       # samples per held-out problem: voting and best-of-k up to k = EVAL_N
 OUT_DIR=${OUT_DIR:-$REPO_DIR/outputs/tiny_cpu_repro/seed$SEED}
 CKPT_ROOT=${CKPT_ROOT:-$REPO_DIR/checkpoints/tiny_cpu_repro/seed$SEED}
 

@@ -1,0 +1,51 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
+"""scripts/repro_seeds.py: per-seed rows, the mean over seeds and the weighted - majority gap, by hand."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO_DIR
+
+SCRIPT = REPO_DIR / "scripts/repro_seeds.py"
+
+
+def summary(acc, maj, weighted, k=8, seconds=600.0):
+    row = {"accuracy": acc, "f1_all": 0.5, "f1_answered": 0.5, "auroc": 0.75, "k": k, "majority@k": maj,
+           "weighted@k": weighted, "best_of_n@k": 0.9, "pass_at_k@k": 1.0, "families": {}, "scaling": {}}  # fmt: skip
+    return {"held_out": {"LaSeR": row}, "curves": {}, "seconds": seconds}
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name / "summary.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(content))
+    return str(path)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
+
+
+def test_rows_mean_and_gap(tmp_path):
+    a = write(tmp_path, "seed0", summary(0.50, 0.60, 0.70))
+    b = write(tmp_path, "seed1", summary(0.40, 0.50, 0.52, seconds=720.0))
+    proc = run(a, b)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("| seed | model | accuracy | F1 | AUROC | Maj@8 | Weighted@8 | Best-of-8 |")
+    assert "| seed0 | LaSeR | 50.0 | 50.0 | 75.0 | 60.0 | 70.0 | 90.0 | 10.0 |" in lines
+    assert "| seed1 | LaSeR | 40.0 | 50.0 | 75.0 | 50.0 | 52.0 | 90.0 | 2.0 |" in lines
+    # mean: accuracy (50 + 40) / 2, Maj 55, Weighted 61, gap (10 + 2) / 2
+    assert "| **mean of 2** | LaSeR | 45.0 | 50.0 | 75.0 | 55.0 | 61.0 | 90.0 | 6.0 |" in lines
+    assert lines[-1] == "Percentages. Wall time per seed: 10.0, 12.0 min."
+
+
+def test_refuses_mixed_k_and_missing_files(tmp_path):
+    a = write(tmp_path, "seed0", summary(0.5, 0.6, 0.7, k=8))
+    b = write(tmp_path, "seed1", summary(0.5, 0.6, 0.7, k=4))
+    proc = run(a, b)
+    assert proc.returncode == 2 and "different k (EVAL_N): [4, 8]" in proc.stderr
+    proc = run(str(tmp_path / "seed9/summary.json"))
+    assert proc.returncode == 2 and "seed9/summary.json: no such summary" in proc.stderr
