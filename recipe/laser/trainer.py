@@ -58,15 +58,20 @@ def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Ten
     """Append ``values[i]`` to row i of a jagged nested tensor where ``mask[i]``.
 
     Args: nested: B rows (1-D). values: (B,). mask: (B,) bool.
+    One concatenation of the rows' views (3x faster than a scatter at the paper's batch shape:
+    benchmarks/bench_laser_step_overhead.py).
     """
     flat, offsets = nested.values(), nested.offsets()
     lengths = offsets.diff()
+    values = values.to(flat.dtype)
+    parts = []
+    for i, (row, append) in enumerate(zip(flat.split(lengths.tolist()), mask.tolist(), strict=True)):
+        parts.append(row)
+        if append:
+            parts.append(values[i : i + 1])
     new_offsets = torch.zeros_like(offsets)
     new_offsets[1:] = (lengths + mask.to(torch.long)).cumsum(0)
-    shift = (new_offsets[:-1] - offsets[:-1]).repeat_interleave(lengths)  # appended rows before each value
-    out = flat.new_empty(int(new_offsets[-1]))
-    out[torch.arange(flat.numel(), device=flat.device) + shift] = flat
-    out[new_offsets[1:][mask] - 1] = values[mask].to(flat.dtype)
+    out = torch.cat(parts) if parts else flat.new_empty(0)
     return torch.nested.nested_tensor_from_jagged(out, new_offsets)
 
 
@@ -74,11 +79,13 @@ def drop_last_of_nested(nested: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     """Remove the last element of row i where ``mask[i]`` (rows must then be non-empty)."""
     flat, offsets = nested.values(), nested.offsets()
     lengths = offsets.diff()
-    keep = torch.ones(flat.numel(), dtype=torch.bool, device=flat.device)
-    keep[offsets[1:][mask] - 1] = False
+    kept = lengths - mask.to(torch.long)
+    rows = flat.split(lengths.tolist())
+    parts = [row[:k] for row, k in zip(rows, kept.tolist(), strict=True)]
     new_offsets = torch.zeros_like(offsets)
-    new_offsets[1:] = (lengths - mask.to(torch.long)).cumsum(0)
-    return torch.nested.nested_tensor_from_jagged(flat[keep], new_offsets)
+    new_offsets[1:] = kept.cumsum(0)
+    out = torch.cat(parts) if parts else flat.new_empty(0)
+    return torch.nested.nested_tensor_from_jagged(out, new_offsets)
 
 
 def last_of_nested(nested: torch.Tensor) -> torch.Tensor:
