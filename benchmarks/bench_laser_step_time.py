@@ -3,7 +3,7 @@
 """LaSeR step time / GRPO step time on the tiny CPU preset: same warm-started model, seed, steps,
 reward and settings (no KL, so neither starts a reference worker); only laser.enable differs.
 
-    PYTHONPATH=. python benchmarks/bench_laser_step_time.py [--steps 6]
+    .venv/bin/python benchmarks/bench_laser_step_time.py [--steps 6]
 
 Prints per-phase seconds (mean over steps 2..N; step 1 includes start-up effects), the tokens per
 step, and the ratios. LaSeR adds one token (z_c) per finished response to the forward passes it
@@ -29,7 +29,10 @@ def run(preset: str, model: Path, data: Path, steps: int, workdir: Path) -> list
         **os.environ,
         "PRESET": preset,
         "MODEL_PATH": str(model),
+        "WARM_STEPS": "0",  # the model given is trained as it is
         "DATA_DIR": str(data),
+        "TASK": "arithmetic",
+        "C_REF": "-18.0",
         "CKPT_DIR": str(ckpt),
         "TOTAL_STEPS": str(steps),
         "USE_KL_LOSS": "False",
@@ -52,10 +55,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        data = write_synthetic_arithmetic(tmp / "data")["train"].parent
-        model = warm_start(
-            build_tiny_model(REPO / "models/tiny-qwen2-base"), data, REPO / "models/tiny-qwen2-base-warm"
-        )
+        data = write_synthetic_arithmetic(tmp / "data", n_train=512, n_test=64)["train"].parent
+        model = warm_start(build_tiny_model(tmp / "tiny"), data, tmp / "warm", steps=150, log_every=0)
         results = {p: run(p, model, data, args.steps, tmp) for p in ("tiny_cpu_grpo", "tiny_cpu_laser")}
 
     def mean(rows, key):

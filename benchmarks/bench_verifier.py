@@ -3,7 +3,7 @@
 """Verifier throughput and latency, called as verl's reward loop calls it (a thread pool in one
 reward worker process), on a realistic mix of outputs built from the five benchmarks' answers.
 
-    PYTHONPATH=. python benchmarks/bench_verifier.py [--calls 3000] [--threads 8]
+    .venv/bin/python benchmarks/bench_verifier.py [--calls 3000] [--threads 8]
 
 Prints checks/s and p50/p99 latency, overall and for the calls that reach math-verify.
 """
