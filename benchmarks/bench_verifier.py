@@ -14,19 +14,19 @@ import random
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+from data_prep.prepare_math import SHIPPED_EVAL_DIR
 from recipe.laser.verifier.answers import as_integer, normalize_answer
 from recipe.laser.verifier.reward import POOL_WORKERS, compute_score, verifier_stats
-
-EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 
 
 def make_outputs(n: int, seed: int) -> list[tuple[str, str]]:
     """(response, ground truth): correct as written, correct in another form, wrong, no box, two boxes."""
     answers = []
-    for f in sorted(EVAL_DIR.glob("*.jsonl")):
+    for f in sorted(SHIPPED_EVAL_DIR.glob("*.jsonl")):
         answers += [str(json.loads(line)["answer"]) for line in f.read_text().splitlines() if line.strip()]
+    if not answers:
+        raise SystemExit(f"bench_verifier: no answers in {SHIPPED_EVAL_DIR}/*.jsonl (the shipped benchmarks)")
     rng = random.Random(seed)
     reasoning = "Let us work through the problem step by step. " * 20
     out = []

@@ -9,7 +9,7 @@ import subprocess
 from tests.conftest import REPO_DIR
 
 HEADER = "# Copyright 2026 The laser-verl Authors\n# SPDX-License-Identifier: Apache-2.0\n"
-OUTSIDE = re.compile(r"\.\./shared|shared/(data|reference|hooks)|/work/shared|\bbug B\d+")
+OUTSIDE = re.compile(r"\.\./shared|shared/(data|reference|hooks)|/work/shared|[\"']shared[\"']|\bbug B\d+")
 
 
 def tracked_files() -> list[str]:
