@@ -20,10 +20,12 @@ def assert_steps_equal(resumed, uninterrupted, keys):
     for step in (3, 4):
         a, b = resumed.step(step), uninterrupted.step(step)
         for key in keys:
-            # advantages: a group's normalisation by a small score std amplifies last-bit differences
-            # of CPU float reductions between two processes (seen in CI: 3.6e-5 relative); a lost
-            # optimizer state, warm-up counter or data position moves them by far more
-            rel = 1e-4 if key.startswith("critic/advantages/") else 1e-5
+            # advantages 1e-3: these runs blend every group (STD_THRESHOLD=0), and A_self = (r_s - mean) /
+            # (std + 1e-6) in a group whose scores nearly agree amplifies the last-bit float differences
+            # between two processes (seen in CI: 3.6e-5 and 1.1e-4 relative) while the scores themselves
+            # agree to 1e-5 (checked below); a lost optimizer state, warm-up counter or data position
+            # moves the advantages by far more
+            rel = 1e-3 if key.startswith("critic/advantages/") else 1e-5
             assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-5), (step, key, a[key], b[key])
 
 
