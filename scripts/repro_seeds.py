@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-COLUMNS = (("accuracy", "accuracy"), ("f1_all", "F1"), ("auroc", "AUROC"), ("majority@k", "Maj@k"),
-           ("weighted@k", "Weighted@k"), ("best_of_n@k", "Best-of-k"))  # fmt: skip
+COLUMNS = (("accuracy", "accuracy"), ("f1_all", "F1"), ("auroc", "AUROC"), ("majority@k", "Maj@{k}"),
+           ("weighted@k", "Weighted@{k}"), ("best_of_n@k", "Best-of-{k}"))  # fmt: skip
 
 
 def load(paths: list[Path]) -> dict[str, dict]:
@@ -42,7 +42,7 @@ def cell(value: float | None) -> str:
 
 def table(summaries: dict[str, dict]) -> str:
     k = next(iter(next(iter(summaries.values()))["held_out"].values()))["k"]
-    header = ["seed", "model", *(name.replace("k", str(k)) for _, name in COLUMNS), f"Weighted@{k} - Maj@{k}"]
+    header = ["seed", "model", *(name.format(k=k) for _, name in COLUMNS), f"Weighted@{k} - Maj@{k}"]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     models = list(next(iter(summaries.values()))["held_out"])
     means: dict[str, list[list[float]]] = {m: [] for m in models}
