@@ -9,8 +9,9 @@ Each run is a job (``JOBS`` below), started once per session and shared by the t
 a test names its jobs with ``@pytest.mark.runs(...)``. The jobs of the selected tests start together
 at the first e2e test, in three lanes that run side by side (``LASER_E2E_LANES``; most of a run is
 process start-up, which leaves the cores idle much of the time: on 2 cores and 24 GiB three lanes
-finished the suite in 18.5 minutes where two took 23, with at most 14 GiB in use). Each lane has its own Ray cluster: one cluster runs one
-verl job at a time, because TransferQueue's controller is a cluster-wide named actor.
+finished the suite in 18.5 minutes where two took 23, with at most 14 GiB in use). Each lane has its
+own Ray cluster: one cluster runs one verl job at a time, because TransferQueue's controller is a
+cluster-wide named actor.
 """
 
 from __future__ import annotations
