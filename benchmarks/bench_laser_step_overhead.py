@@ -12,11 +12,11 @@ MSE weights and blending after the advantages (fetch, ``laser_step``, write back
 z_c before verl's metrics. The log-prob and advantage fields the engines would produce are filled in
 between, outside the timed regions.
 
-Printed: seconds per phase (median of the repeats), the part of each spent in TransferQueue reads and
-writes, and their sum, against a lower bound of a GPU
-GRPO step of the same shape: the actor's two passes over the step's tokens (update: 6 FLOPs per
-parameter and token; old log-probs: 2) for a 7.6B-parameter model on 8 H100s at 40% of their dense
-bf16 peak (989 TFLOP/s), generation left out (it only makes the real step longer).
+Printed: seconds per phase (median of the repeats), the part of each spent in TransferQueue reads
+and writes, and their sum, against a lower bound of a GPU GRPO step of the same shape: the actor's
+two passes over the step's tokens (update: 6 FLOPs per parameter and token; old log-probs: 2) for a
+7.6B-parameter model on 8 H100s at 40% of their dense bf16 peak (989 TFLOP/s), generation left out
+(it only makes the real step longer).
 """
 
 from __future__ import annotations
@@ -133,6 +133,12 @@ def main(argv=None) -> int:
         transfers[phase].append(in_transfer[0])
         return result
 
+    def score_weights_blend(batch, keys):
+        inputs = trainer._fetch_step_inputs(batch)
+        out = laser_step(inputs, trainer.laser, 1, -23.0, trainer._num_minibatches(rows))
+        tq.kv_batch_put(keys=keys, partition_id="train", fields=TensorDict(out.fields, batch_size=rows))
+        return inputs
+
     for repeat in range(args.repeats):
         keys = [f"r{repeat}_{i}" for i in range(rows)]
         tags = [{} for _ in keys]
@@ -147,12 +153,6 @@ def main(argv=None) -> int:
             for name, value in (("old_log_probs", -20.0), ("advantages", 0.5), ("returns", 0.5))
         }
         put(keys=keys, partition_id="train", fields=TensorDict(filled, batch_size=rows))
-
-        def score_weights_blend(batch, keys):
-            inputs = trainer._fetch_step_inputs(batch)
-            out = laser_step(inputs, trainer.laser, 1, -23.0, trainer._num_minibatches(rows))
-            tq.kv_batch_put(keys=keys, partition_id="train", fields=TensorDict(out.fields, batch_size=rows))
-            return inputs
 
         inputs = timed("score_weights_blend", score_weights_blend, batch, keys)
         timed("remove_zc", trainer._remove_zc, batch)
