@@ -53,7 +53,7 @@ METRIC_TOKEN_FIELDS = ("responses", "response_mask", "advantages", "returns", "r
 C_REF_STATE_FILE = "laser_c_ref.json"
 
 
-# -- jagged (nested) tensor helpers: vectorised, one row per response --------------------------------
+# -- jagged (nested) tensor helpers: one row per response -----------------------------------------------------
 def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Append ``values[i]`` to row i of a jagged nested tensor where ``mask[i]``.
 
@@ -69,10 +69,7 @@ def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Ten
         parts.append(row)
         if append:
             parts.append(values[i : i + 1])
-    new_offsets = torch.zeros_like(offsets)
-    new_offsets[1:] = (lengths + mask.to(torch.long)).cumsum(0)
-    out = torch.cat(parts) if parts else flat.new_empty(0)
-    return torch.nested.nested_tensor_from_jagged(out, new_offsets)
+    return nested_from_rows(parts, lengths + mask.to(torch.long), flat)
 
 
 def drop_last_of_nested(nested: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -81,11 +78,15 @@ def drop_last_of_nested(nested: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     lengths = offsets.diff()
     kept = lengths - mask.to(torch.long)
     rows = flat.split(lengths.tolist())
-    parts = [row[:k] for row, k in zip(rows, kept.tolist(), strict=True)]
-    new_offsets = torch.zeros_like(offsets)
-    new_offsets[1:] = kept.cumsum(0)
-    out = torch.cat(parts) if parts else flat.new_empty(0)
-    return torch.nested.nested_tensor_from_jagged(out, new_offsets)
+    return nested_from_rows([row[:k] for row, k in zip(rows, kept.tolist(), strict=True)], kept, flat)
+
+
+def nested_from_rows(parts: list[torch.Tensor], lengths: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A jagged nested tensor of B rows whose values are ``parts`` concatenated and whose row lengths
+    are ``lengths`` (B,); ``like`` gives the dtype of an empty batch."""
+    offsets = lengths.new_zeros(len(lengths) + 1)
+    offsets[1:] = lengths.cumsum(0)
+    return torch.nested.nested_tensor_from_jagged(torch.cat(parts) if parts else like.new_empty(0), offsets)
 
 
 def last_of_nested(nested: torch.Tensor) -> torch.Tensor:
