@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from recipe.laser.evaluation.report import pct
+
 COLUMNS = (("accuracy", "accuracy"), ("f1_all", "F1"), ("auroc", "AUROC"), ("majority@k", "Maj@{k}"),
            ("weighted@k", "Weighted@{k}"), ("best_of_n@k", "Best-of-{k}"))  # fmt: skip
 
@@ -36,10 +38,6 @@ def load(paths: list[Path]) -> dict[str, dict]:
     return out
 
 
-def cell(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
-
-
 def table(summaries: dict[str, dict]) -> str:
     k = next(iter(next(iter(summaries.values()))["held_out"].values()))["k"]
     header = ["seed", "model", *(name.format(k=k) for _, name in COLUMNS), f"Weighted@{k} - Maj@{k}"]
@@ -53,10 +51,10 @@ def table(summaries: dict[str, dict]) -> str:
                 raise ValueError(f"{seed}: no held-out row for {model!r}")
             values = [row[key] for key, _ in COLUMNS] + [row["weighted@k"] - row["majority@k"]]
             means[model].append(values)
-            lines.append(f"| {seed} | {model} | " + " | ".join(cell(v) for v in values) + " |")
+            lines.append(f"| {seed} | {model} | " + " | ".join(pct(v) for v in values) + " |")
     for model, rows in means.items():
-        mean = [sum(col) / len(col) if None not in col else None for col in zip(*rows, strict=True)]
-        lines.append(f"| **mean of {len(rows)}** | {model} | " + " | ".join(cell(v) for v in mean) + " |")
+        mean = [sum(col) / len(col) for col in zip(*rows, strict=True)]  # an undefined figure (NaN) stays n/a
+        lines.append(f"| **mean of {len(rows)}** | {model} | " + " | ".join(pct(v) for v in mean) + " |")
     minutes = [s["seconds"] / 60 for s in summaries.values() if s.get("seconds")]
     if minutes:
         lines += ["", "Percentages. Wall time per seed: " + ", ".join(f"{m:.1f}" for m in minutes) + " min."]

@@ -49,3 +49,12 @@ def test_refuses_mixed_k_and_missing_files(tmp_path):
     assert proc.returncode == 2 and "different k (EVAL_N): [4, 8]" in proc.stderr
     proc = run(str(tmp_path / "seed9/summary.json"))
     assert proc.returncode == 2 and "seed9/summary.json: no such summary" in proc.stderr
+
+
+def test_an_undefined_figure_is_n_a_in_its_row_and_the_mean(tmp_path):
+    undefined = summary(0.5, 0.6, 0.7)
+    undefined["held_out"]["LaSeR"]["auroc"] = float("nan")  # one class only: AUROC undefined (NaN in JSON)
+    proc = run(write(tmp_path, "seed0", undefined), write(tmp_path, "seed1", summary(0.5, 0.6, 0.7)))
+    assert proc.returncode == 0, proc.stderr
+    assert "| seed0 | LaSeR | 50.0 | 50.0 | n/a | 60.0 | 70.0 | 90.0 | 10.0 |" in proc.stdout.splitlines()
+    assert "| **mean of 2** | LaSeR | 50.0 | 50.0 | n/a | 60.0 | 70.0 | 90.0 | 10.0 |" in proc.stdout.splitlines()
