@@ -1,9 +1,18 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
+"""Session fixtures shared by the suite. The warm starts train in subprocesses on background threads
+while the first tests and the end-to-end jobs run (the jobs plugin, ``tests/e2e/jobs.py``, starts
+its jobs before the first test)."""
+
 import os
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ("tests.e2e.jobs",)
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 BENCHMARK_DIR = REPO_DIR / "data_prep" / "benchmarks"  # the five evaluation sets, shipped
@@ -20,15 +29,40 @@ def tiny_models(tmp_path_factory):
     return {c: build_tiny_model(root / f"tiny-qwen2-{c}", convention=c) for c in ("base", "chat")}
 
 
+def warm_start_in_subprocess(model: Path, data_dir: Path, out: Path, steps: int, error_rate: float = 0.3) -> Path:
+    """data_prep.warm_start in its own process, so that warm starts train side by side."""
+    command = [sys.executable, "-m", "data_prep.warm_start", "--model", str(model), "--data-dir", str(data_dir),
+               "--out", str(out), "--steps", str(steps), "--error-rate", str(error_rate)]  # fmt: skip
+    proc = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"warm start of {out} failed (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
+    return out
+
+
 @pytest.fixture(scope="session")
-def warm_models(tiny_models, tmp_path_factory):
-    """The tiny models after a short supervised warm start: they end their answers with EOS."""
+def background():
+    """Threads that wait on the subprocesses building session inputs."""
+    pool = ThreadPoolExecutor(4, thread_name_prefix="session-inputs")
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def warm_model_futures(tiny_models, tmp_path_factory, background) -> dict[str, Future]:
+    """The tiny models after a short supervised warm start (they end their answers with EOS), as
+    futures: {"base": Future[path], "chat": Future[path]}."""
     from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
-    from data_prep.warm_start import warm_start
 
     root = tmp_path_factory.mktemp("warm")
     data = write_synthetic_arithmetic(root / "data", n_train=256, n_test=16)["train"].parent
-    return {c: warm_start(tiny_models[c], data, root / c, steps=100, log_every=0) for c in ("base", "chat")}
+    return {
+        c: background.submit(warm_start_in_subprocess, tiny_models[c], data, root / c, 100) for c in ("base", "chat")
+    }
+
+
+@pytest.fixture(scope="session")
+def warm_models(warm_model_futures) -> dict[str, Path]:
+    return {c: f.result() for c, f in warm_model_futures.items()}
 
 
 @pytest.fixture(scope="session")

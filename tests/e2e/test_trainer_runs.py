@@ -1,7 +1,7 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 """verl's real trainer on CPU through the user's entry point, every run joined to a Ray cluster
-started before it (tests/e2e/conftest.py). LaSeR and its GRPO twin on the same samples
+started before it (tests/e2e/jobs.py). LaSeR and its GRPO twin on the same samples
 (full_determinism): the z_c log-probs against a plain forward, c_ref measured once, the warm-ups,
 z_c kept out of verl's length metrics, two ranks against one, exact c_ref with pad != EOS, verl's
 padding rows, verifier faults during a step, and verl's legacy trainer."""

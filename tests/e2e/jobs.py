@@ -1,21 +1,23 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
-"""End-to-end runs of verl's real trainer through ``run_laser.sh``, all joined to one Ray cluster that
-this session starts with ``ray start --head`` (as a user does on a node before the run) and stops at
-the end, only that one. The workers of that cluster inherit nothing from the test's shell: every
-setting reaches them through the runtime environment the entry point builds.
+"""The end-to-end jobs: runs of verl's real trainer through ``run_laser.sh``, each joined to a Ray
+cluster that the session starts with ``ray start --head`` (as a user does on a node before the run)
+and stops when done, only that one. The workers of such a cluster inherit nothing from the test's
+shell: every setting reaches them through the runtime environment the entry point builds.
 
-Each run is a job (``JOBS`` below), started once per session and shared by the tests that read it;
-a test names its jobs with ``@pytest.mark.runs(...)``. The jobs of the selected tests start together
-at the first e2e test, in three lanes that run side by side (``LASER_E2E_LANES``; most of a run is
-process start-up, which leaves the cores idle much of the time: on 2 cores and 24 GiB three lanes
-finished the suite in 18.5 minutes where two took 23, with at most 14 GiB in use). Each lane has its
-own Ray cluster: one cluster runs one verl job at a time, because TransferQueue's controller is a
-cluster-wide named actor.
+A pytest plugin (``tests/conftest.py`` loads it). Each run is a job (``JOBS`` below), started once
+per session and shared by the tests that read it; a test names its jobs with
+``@pytest.mark.runs(...)``. The jobs of the selected tests start before the first test of the
+session and the tests that read them run last, so the unit tests run while the trainer runs start up
+(most of a run is process start-up, which leaves the cores idle much of the time). The jobs run in
+lanes side by side (``LASER_E2E_LANES``, default 3; at most 14 GiB in use on a 24 GiB machine), each
+lane taking the next job from one queue. Each lane has its own Ray cluster: one cluster runs one verl
+job at a time, because TransferQueue's controller is a cluster-wide named actor.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
@@ -23,14 +25,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO_DIR
+from tests.conftest import FIXTURES, REPO_DIR, warm_start_in_subprocess
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
@@ -51,11 +55,14 @@ class RayCluster:
         self.address, self.proc, self.log = start_ray_cluster()
 
     def stop(self):
+        # `ray start --block` takes about 30 s to wind down after SIGTERM; a few seconds of grace,
+        # then the whole group (nothing of a test cluster needs to survive it)
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout=60)
+            self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=60)
         self.log.close()
 
 
@@ -84,19 +91,16 @@ def start_ray_cluster():
     return address, proc, log
 
 
-@pytest.fixture(scope="session")
-def e2e_inputs(tiny_models, tmp_path_factory):
+def build_e2e_inputs(base_model: Path, root: Path) -> dict:
     """The tiny base model, the zero_or_one task and a short warm start with 60% wrong targets (so the
     rewards within a prompt's group are mixed), built as the tiny preset's prepare_inputs builds them."""
     from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
-    from data_prep.warm_start import warm_start
 
-    root = tmp_path_factory.mktemp("e2e_inputs")
     data = root / "zero_or_one"
     write_synthetic_arithmetic(data, n_train=64, n_test=16, task="zero_or_one")
-    warm = warm_start(tiny_models["base"], data, root / "warm", steps=150, error_rate=0.6, log_every=0)
+    warm = warm_start_in_subprocess(base_model, data, root / "warm", steps=150, error_rate=0.6)
     return {
-        "MODEL_DIR": str(tiny_models["base"]),
+        "MODEL_DIR": str(base_model),
         "DATA_DIR": str(data),
         "TASK": "zero_or_one",
         "N_TRAIN": "64",
@@ -105,6 +109,16 @@ def e2e_inputs(tiny_models, tmp_path_factory):
         "WARM_ERROR_RATE": "0.6",
         "MODEL_PATH": str(warm),
     }
+
+
+@pytest.fixture(scope="session")
+def e2e_inputs_future(tiny_models, tmp_path_factory, background) -> Future:
+    return background.submit(build_e2e_inputs, tiny_models["base"], tmp_path_factory.mktemp("e2e_inputs"))
+
+
+@pytest.fixture(scope="session")
+def e2e_inputs(e2e_inputs_future) -> dict:
+    return e2e_inputs_future.result()
 
 
 @dataclass
@@ -202,8 +216,26 @@ PAIR = {
 }
 
 
-def pair_env(inputs: dict, laser: bool) -> dict:
-    return {**inputs["e2e"], **PAIR, "LASER": str(laser)}
+@dataclass
+class Inputs:
+    """What the jobs start from. The warm starts are futures (built in the background while the first
+    jobs and the unit tests run); a job that needs one waits for it."""
+
+    random_base: Path
+    e2e_future: Future
+    warm_chat_future: Future
+
+    @property
+    def e2e(self) -> dict:
+        return self.e2e_future.result()
+
+    @property
+    def warm_chat(self) -> str:
+        return str(self.warm_chat_future.result())
+
+
+def pair_env(inputs: Inputs, laser: bool) -> dict:
+    return {**inputs.e2e, **PAIR, "LASER": str(laser)}
 
 
 def kill_and_resume(workdir: Path, ray_address: str, env: dict) -> tuple[Run, Run, str | None]:
@@ -214,12 +246,12 @@ def kill_and_resume(workdir: Path, ray_address: str, env: dict) -> tuple[Run, Ru
     return killed, resumed, c_ref_before
 
 
-def tiny_repro(workdir: Path, ray_address: str, inputs: dict) -> Path:
+def tiny_repro(workdir: Path, ray_address: str, inputs: Inputs) -> Path:
     """The README's reproduction (run_laser.sh without PRESET), shortened to 2 RL steps."""
     env = {
         **os.environ,
         "RAY_ADDRESS": ray_address,
-        "MODEL_DIR": inputs["e2e"]["MODEL_DIR"],
+        "MODEL_DIR": str(inputs.random_base),
         "DATA_DIR": str(workdir / "data"),
         "WARM_MODEL": str(workdir / "warm"),
         "WARM_STEPS": "60",
@@ -238,18 +270,32 @@ def tiny_repro(workdir: Path, ray_address: str, inputs: dict) -> Path:
     return workdir
 
 
-JOBS = {  # name: (work, the longest first so that the pool finishes early)
+# name: work (workdir, Ray address, inputs). The lanes take them in this order: first the two that start
+# from the random base model (no warm start to wait for), then the longest.
+JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
+    "tiny_repro": tiny_repro,
+    "legacy": lambda d, ray, i: run_preset(
+        d,
+        ray,
+        "trainer.use_v1=False",
+        PRESET="tiny_cpu_grpo",
+        MODEL_PATH=str(i.random_base),
+        WARM_STEPS="0",
+        DATA_DIR=str(d / "data"),
+        TASK="arithmetic",
+        TOTAL_STEPS="2",
+        SAVE_FREQ="-1",
+        SCORE_DUMP="null",
+        REWARD_FN_PATH=str(FIXTURES / "parity_reward.py"),
+    ),  # fmt: skip
     "laser_resume": lambda d, ray, i: kill_and_resume(d, ray, pair_env(i, True)),
     "grpo_resume": lambda d, ray, i: kill_and_resume(d, ray, pair_env(i, False)),
-    "tiny_repro": tiny_repro,
-    "laser": lambda d, ray, i: run_preset(d, ray, **pair_env(i, True)),
-    "grpo": lambda d, ray, i: run_preset(d, ray, **pair_env(i, False)),
     "exact_chat": lambda d, ray, i: run_preset(
         d,
         ray,
         "+reward.custom_reward_function.reward_kwargs.timeout_s=1",
         PRESET="tiny_cpu_laser",
-        MODEL_PATH=i["warm_chat"],
+        MODEL_PATH=i.warm_chat,
         WARM_STEPS="0",
         DATA_DIR=str(d / "data"),
         TASK="arithmetic",
@@ -261,53 +307,88 @@ JOBS = {  # name: (work, the longest first so that the pool finishes early)
         REWARD_FN_PATH=str(FIXTURES / "faulty_reward.py"),
         LASER_FAULTS_DIR=str(d / "faults"),
     ),  # fmt: skip
+    "laser": lambda d, ray, i: run_preset(d, ray, **pair_env(i, True)),
+    "grpo": lambda d, ray, i: run_preset(d, ray, **pair_env(i, False)),
     "two_ranks": lambda d, ray, i: run_preset(
         d, ray, **{**pair_env(i, True), "NGPUS": "2", "TOTAL_STEPS": "1", "SAVE_FREQ": "-1"}
     ),
-    "legacy": lambda d, ray, i: run_preset(
-        d,
-        ray,
-        "trainer.use_v1=False",
-        PRESET="tiny_cpu_grpo",
-        MODEL_PATH=i["random_base"],
-        WARM_STEPS="0",
-        DATA_DIR=str(d / "data"),
-        TASK="arithmetic",
-        TOTAL_STEPS="2",
-        SAVE_FREQ="-1",
-        SCORE_DUMP="null",
-        REWARD_FN_PATH=str(FIXTURES / "parity_reward.py"),
-    ),  # fmt: skip
 }
 
 
-class Jobs:
-    def __init__(self, futures: dict[str, Future]):
-        self.futures = futures
+class Lanes:
+    """``lanes`` threads, each with its own Ray cluster, taking the next job from one queue; a lane
+    stops its cluster as soon as the queue is empty. Every job's future is always resolved: with the
+    job's result, its error, the error of a cluster that did not start, or a cancellation."""
+
+    def __init__(self, work: list[tuple[str, Callable[[str], object]]], lanes: int):
+        self.pending = collections.deque(work)
+        self.lock = threading.Lock()
+        self.futures = {name: Future() for name, _ in work}
+        self.threads = [threading.Thread(target=self._run, name=f"e2e-lane-{k}", daemon=True) for k in range(lanes)]
+        for thread in self.threads:
+            thread.start()
+
+    def _next(self):
+        with self.lock:
+            return self.pending.popleft() if self.pending else None
+
+    def _run(self):
+        try:
+            cluster, error = RayCluster(), None
+        except BaseException as start_error:  # pytest.fail raises a BaseException
+            cluster, error = None, start_error
+        try:
+            while (item := self._next()) is not None:
+                name, work = item
+                if error is not None:
+                    self.futures[name].set_exception(error)
+                    continue
+                try:
+                    self.futures[name].set_result(work(cluster.address))
+                except BaseException as job_error:  # a failed assert, or pytest.fail
+                    self.futures[name].set_exception(job_error)
+        finally:
+            if cluster is not None:
+                cluster.stop()
 
     def get(self, name: str):
         if name not in self.futures:
             raise KeyError(f"job {name!r} was not scheduled: mark the test with @pytest.mark.runs({name!r})")
         return self.futures[name].result()
 
+    def close(self):
+        """Cancel the jobs no lane has taken yet (a session that ends early), wait for the others."""
+        with self.lock:
+            while self.pending:
+                self.futures[self.pending.popleft()[0]].cancel()
+        for thread in self.threads:
+            thread.join()
+
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "runs(*names): the e2e jobs (tests/e2e/conftest.py JOBS) a test reads")
+    config.addinivalue_line("markers", "runs(*names): the e2e jobs (tests/e2e/jobs.py JOBS) a test reads")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that read e2e jobs run last: the unit tests run while the jobs do."""
+    items.sort(key=lambda item: item.get_closest_marker("runs") is not None)  # stable: order kept otherwise
 
 
 @pytest.fixture(scope="session")
-def jobs(request, e2e_inputs, warm_models, tiny_models, tmp_path_factory):
-    """Start every job the selected tests name, in JOBS order, dealt to the lanes in turn."""
-    wanted = [n for n in JOBS if any(n in m.args for item in request.session.items for m in item.iter_markers("runs"))]
+def jobs(request, tiny_models, warm_model_futures, e2e_inputs_future, tmp_path_factory):
+    """Start every job the selected tests name, in JOBS order, in the lanes; returns at once."""
     named = {n for item in request.session.items for m in item.iter_markers("runs") for n in m.args}
     assert named <= set(JOBS), f"unknown e2e jobs {sorted(named - set(JOBS))}"
-    inputs = {"e2e": e2e_inputs, "warm_chat": str(warm_models["chat"]), "random_base": str(tiny_models["base"])}
-    lanes = [(RayCluster(), ThreadPoolExecutor(1)) for _ in range(min(LANES, max(1, len(wanted))))]
-    futures = {}
-    for i, name in enumerate(wanted):
-        cluster, lane = lanes[i % len(lanes)]
-        futures[name] = lane.submit(JOBS[name], tmp_path_factory.mktemp(name), cluster.address, inputs)
-    yield Jobs(futures)
-    for cluster, lane in lanes:
-        lane.shutdown(wait=True)
-        cluster.stop()
+    inputs = Inputs(tiny_models["base"], e2e_inputs_future, warm_model_futures["chat"])
+    workdirs = {name: tmp_path_factory.mktemp(name) for name in JOBS if name in named}
+    work = [(name, lambda ray, job=JOBS[name], d=d: job(d, ray, inputs)) for name, d in workdirs.items()]
+    lanes = Lanes(work, min(LANES, max(1, len(work))))
+    yield lanes
+    lanes.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def start_e2e_jobs_with_the_session(request):
+    """The selected e2e jobs start before the session's first test, whatever it is."""
+    if any(item.get_closest_marker("runs") for item in request.session.items):
+        request.getfixturevalue("jobs")
