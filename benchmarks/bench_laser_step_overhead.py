@@ -3,6 +3,7 @@
 """The LaSeR work of one training step at the paper's shape, measured with the recipe's own step code.
 
     .venv/bin/python benchmarks/bench_laser_step_overhead.py [--prompts 128 --n 8 --max-response 8192]
+                                                             [--storage-units 8]
 
 A synthetic batch shaped like the paper's (128 prompts x 8 responses = 1024, prompts of 100-1000
 tokens, responses uniform in 1..8192 tokens, 90% of them finished) is put into a local TransferQueue
@@ -13,10 +14,10 @@ z_c before verl's metrics. The log-prob and advantage fields the engines would p
 between, outside the timed regions.
 
 Printed: seconds per phase (median of the repeats), the part of each spent in TransferQueue reads
-and writes, and their sum, against a lower bound of a GPU GRPO step of the same shape: the actor's
-two passes over the step's tokens (update: 6 FLOPs per parameter and token; old log-probs: 2) for a
-7.6B-parameter model on 8 H100s at 40% of their dense bf16 peak (989 TFLOP/s), generation left out
-(it only makes the real step longer).
+and writes with the megabytes they move, and their sum, against a lower bound of a GPU GRPO step of
+the same shape: the actor's two passes over the step's tokens (update: 6 FLOPs per parameter and
+token; old log-probs: 2) for a 7.6B-parameter model on 8 H100s at 40% of their dense bf16 peak
+(989 TFLOP/s), generation left out (it only makes the real step longer).
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--max-response", type=int, default=8192)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--storage-units", type=int, default=8, help="TransferQueue storage units (verl's default, the paper presets')"
+    )
     args = parser.parse_args(argv)
 
     import ray
@@ -93,8 +97,8 @@ def main(argv=None) -> int:
     from recipe.laser.config import LaSeRConfig
     from recipe.laser.trainer import LaSeRTrainer, StepInputs, laser_step, last_of_nested
 
-    ray.init(num_cpus=4, include_dashboard=False, logging_level="ERROR")
-    storage = {"total_storage_size": 100000, "num_data_storage_units": 1}
+    ray.init(num_cpus=max(4, args.storage_units + 2), include_dashboard=False, logging_level="ERROR")
+    storage = {"total_storage_size": 100000, "num_data_storage_units": args.storage_units}
     tq.init(OmegaConf.create({"enable": True, "metrics": {"enabled": False, "port": 0},
                               "backend": {"storage_backend": "SimpleStorage", "SimpleStorage": storage}}))  # fmt: skip
     fields, total_tokens, zc = synthetic_batch(args.prompts, args.n, args.max_response)
@@ -110,27 +114,35 @@ def main(argv=None) -> int:
 
     # the recipe reaches TransferQueue through the module; count the time its calls spend there
     put, get = tq.kv_batch_put, tq.kv_batch_get
-    in_transfer = [0.0]
+    in_transfer = [0.0, 0]  # seconds, bytes
+
+    def tensor_bytes(fields) -> int:
+        tensors = [v for v in fields.values() if isinstance(v, torch.Tensor)]
+        return sum((t.values() if t.is_nested else t).nbytes for t in tensors)
 
     def counted(fn):
         def call(*a, **k):
             t0 = time.perf_counter()
             try:
-                return fn(*a, **k)
+                result = fn(*a, **k)
             finally:
                 in_transfer[0] += time.perf_counter() - t0
+            in_transfer[1] += tensor_bytes(k.get("fields", result))
+            return result
 
         return call
 
     tq.kv_batch_put, tq.kv_batch_get = counted(put), counted(get)
     timings: dict[str, list[float]] = {"append_zc": [], "score_weights_blend": [], "remove_zc": []}
     transfers: dict[str, list[float]] = {k: [] for k in timings}
+    moved: dict[str, int] = {}
 
     def timed(phase, fn, *a):
-        in_transfer[0], t0 = 0.0, time.perf_counter()
+        in_transfer[0], in_transfer[1], t0 = 0.0, 0, time.perf_counter()
         result = fn(*a)
         timings[phase].append(time.perf_counter() - t0)
         transfers[phase].append(in_transfer[0])
+        moved[phase] = in_transfer[1]
         return result
 
     def score_weights_blend(batch, keys):
@@ -164,10 +176,12 @@ def main(argv=None) -> int:
     bound = grpo_step_lower_bound_s(total_tokens)
     print(f"batch: {rows} responses, {total_tokens:,} tokens (prompts 100-1000, responses 1-{args.max_response})")
     transfer = {k: statistics.median(v) for k, v in transfers.items()}
-    print(f"  {'phase':22s} {'seconds':>8s}   of which TransferQueue reads and writes")
+    print(f"TransferQueue: SimpleStorage, {args.storage_units} storage units")
+    print(f"  {'phase':22s} {'seconds':>8s}   of which TransferQueue reads and writes (MB moved)")
     for k, v in medians.items():
-        print(f"  {k:22s} {v:8.3f}   {transfer[k]:8.3f}")
-    print(f"  {'LaSeR work per step':22s} {total:8.3f}   {sum(transfer.values()):8.3f}")
+        print(f"  {k:22s} {v:8.3f}   {transfer[k]:8.3f} ({moved[k] / 1e6:5.0f} MB)")
+    mb, io_s = sum(moved.values()) / 1e6, sum(transfer.values())
+    print(f"  {'LaSeR work per step':22s} {total:8.3f}   {io_s:8.3f} ({mb:5.0f} MB, {mb / io_s:.0f} MB/s)")
     print(
         f"GRPO step lower bound: {bound:.1f} s (8 x {PARAMS_7B:.1e} params x tokens FLOPs on 8 H100 at {MFU:.0%} MFU)"
     )
@@ -175,7 +189,8 @@ def main(argv=None) -> int:
         f"LaSeR work / GRPO step: {total / bound:.2%} (target: at most 1%); "
         f"without the TransferQueue transfers: {(total - sum(transfer.values())) / bound:.2%}"
     )
-    print("BENCH_LASER_STEP " + json.dumps({"phases_s": medians, "transfer_s": transfer, "total_s": total,
+    print("BENCH_LASER_STEP " + json.dumps({"phases_s": medians, "transfer_s": transfer, "moved_bytes": moved,
+                                            "total_s": total,
                                             "tokens": total_tokens, "grpo_step_lower_bound_s": bound,
                                             "share": total / bound}))  # fmt: skip
     tq.close()

@@ -13,8 +13,8 @@ loop itself (verl's ``fit``/``_step_once`` run unchanged):
    step's old-log-prob pass, the MSE weights and targets for the update pass, and after the
    warm-ups the blend (1 - tau) A_v + tau A_self. It must sit after the old-log-prob pass: the score
    does not exist before the actor's forward.
-3. ``_compute_metrics``: the optional score dump, then z_c removed again, so verl's length metrics
-   and rollout dumps see the responses as generated.
+3. ``_compute_metrics``: the optional score dump, then z_c taken off ``responses`` again, so verl's
+   length metrics and rollout dumps see the responses as generated.
 4. ``init``: after verl's setup, resolve z_c and c_ref and install ``LaSeRLoss`` (verl's PPO loss +
    alpha MSE) in the actor workers with ``set_loss_fn``.
 
@@ -48,8 +48,6 @@ from recipe.laser.verifier.reward import verifier_step_metrics
 # slot gets in each (tests/recipe/laser/test_trainer.py checks this list against verl's source).
 RESPONSE_TOKEN_FIELDS_FILL = {"response_mask": 0, "loss_mask": 0, "rm_scores": 0.0, "rollout_log_probs": 0.0}
 SEQUENCE_FIELDS = ("input_ids", "position_ids")
-# Per-response-token fields verl's metrics and rollout dumps read after the update.
-METRIC_TOKEN_FIELDS = ("responses", "response_mask", "advantages", "returns", "rm_scores", "token_level_rewards")
 C_REF_STATE_FILE = "laser_c_ref.json"
 
 
@@ -406,15 +404,21 @@ class LaSeRTrainer(PPOTrainerSync):
         return super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
 
     def _remove_zc(self, batch) -> None:
-        """Take z_c off again before verl's metrics (response length, clip ratio) and rollout dumps:
-        LaSeR and GRPO runs then report the same lengths for the same responses."""
-        # fields a run does not have (returns without a critic, ...) are simply not returned
+        """Take z_c off ``responses`` again before verl's metrics (response length, clip ratio) and
+        rollout dumps: LaSeR and GRPO runs then report the same lengths for the same responses. verl
+        reads the lengths, and the clip ratio's maximum, from ``responses`` alone; in the other
+        per-token fields it reads (advantages, returns, rewards) the z_c slot is left in place, where
+        ``response_mask`` is 0 and the reward 0.0, so their statistics exclude it already. One field
+        moved instead of six: this runs on every step."""
         data = tq.kv_batch_get(
-            keys=batch.keys, partition_id=batch.partition_id, select_fields=[*METRIC_TOKEN_FIELDS, "laser_valid"]
+            keys=batch.keys, partition_id=batch.partition_id, select_fields=["responses", "laser_valid"]
         )
-        appended = data["laser_valid"].bool()
-        out = {name: drop_last_of_nested(data[name], appended) for name in METRIC_TOKEN_FIELDS if name in data.keys()}  # noqa: SIM118
-        tq.kv_batch_put(keys=batch.keys, partition_id=batch.partition_id, fields=TensorDict(out, batch_size=len(batch)))
+        responses = drop_last_of_nested(data["responses"], data["laser_valid"].bool())
+        tq.kv_batch_put(
+            keys=batch.keys,
+            partition_id=batch.partition_id,
+            fields=TensorDict({"responses": responses}, batch_size=len(batch)),
+        )
 
     def _dump_scores(self, batch, step: StepOutputs) -> None:
         """One JSON line per real response: its tokens (prompt + response + z_c), the z_c log-prob the

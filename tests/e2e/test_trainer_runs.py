@@ -62,9 +62,11 @@ def test_laser_scores_z_c_in_verls_own_passes(jobs, e2e_inputs):
 @pytest.mark.runs("laser", "grpo")
 def test_length_metrics_count_the_responses_not_z_c(jobs):
     """Step 1 of both runs samples the same responses (same weights, full_determinism): verl's
-    length metrics agree, although LaSeR appended z_c to every finished response."""
+    length metrics agree, although LaSeR appended z_c to every finished response, and so do the
+    advantage and return statistics (no blending yet at step 1), which keep the z_c slot but mask it."""
     laser, grpo = jobs.get("laser").step(1), jobs.get("grpo").step(1)
-    keys = [k for k in grpo if k.startswith(("response_length", "response_length_non_aborted"))]
+    keys = [k for k in grpo if k.startswith(("response_length", "critic/advantages/", "critic/returns/"))]
+    assert {"response_length/clip_ratio", "critic/advantages/min", "critic/returns/max"} <= set(keys)
     assert keys and all(laser[k] == pytest.approx(grpo[k]) for k in keys), {k: (laser[k], grpo[k]) for k in keys}
     assert laser["critic/score/mean"] == grpo["critic/score/mean"]
     assert laser["laser/valid_fraction"] > 0.5

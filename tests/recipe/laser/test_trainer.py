@@ -157,10 +157,18 @@ def test_seams_the_trainer_relies_on():
     assert "if self.config.actor_rollout_ref.rollout.calculate_log_probs:" in inspect.getsource(
         trainer_base.PPOTrainer._compute_old_log_prob
     )
-    # the z_c removal covers every per-response-token field verl's metrics read
-    metric_fields = inspect.getsource(trainer_base.PPOTrainer._compute_metrics)
-    for name in ("responses", "response_mask", "advantages", "returns", "rm_scores", "token_level_rewards"):
-        assert f'"{name}"' in metric_fields
+    # z_c is taken off `responses` only: verl reads the lengths and the clip ratio's maximum from it,
+    # and the token statistics through response_mask, which is 0 in the z_c slot
+    from verl.trainer.ppo import metric_utils
+
+    assert 'response_length = data["responses"].offsets().diff()' in inspect.getsource(
+        trainer_base.PPOTrainer._compute_metrics
+    )
+    data_metrics = inspect.getsource(metric_utils.compute_data_metrics)
+    assert 'max_response_length = batch.batch["responses"].shape[-1]' in data_metrics
+    assert "torch.masked_select(advantages, response_mask)" in data_metrics
+    assert "torch.masked_select(returns, response_mask)" in data_metrics
+    assert RESPONSE_TOKEN_FIELDS_FILL["response_mask"] == 0 and RESPONSE_TOKEN_FIELDS_FILL["rm_scores"] == 0.0
 
 
 # -- c_ref = auto: one measurement, kept with the checkpoints, checked when read back ---------------------------
