@@ -8,10 +8,10 @@ shell: every setting reaches them through the runtime environment the entry poin
 A pytest plugin (``tests/conftest.py`` loads it). Each run is a job (``JOBS`` below), started once
 per session and shared by the tests that read it; a test names its jobs with
 ``@pytest.mark.runs(...)``. The jobs of the selected tests start before the first test of the
-session and the tests that read them run last, so the unit tests run while the trainer runs start up
-(most of a run is process start-up, which leaves the cores idle much of the time). The jobs run in
-lanes side by side (``LASER_E2E_LANES``, default 3; at most 14 GiB in use on a 24 GiB machine), each
-lane taking the next job from one queue. Each lane has its own Ray cluster: one cluster runs one verl
+session and the tests that read them run last, so the unit tests run while the trainer runs do. The
+jobs run in lanes side by side (``LASER_E2E_LANES``, default 3; with the unit tests, at least 5 GiB of
+24 stayed free), each lane taking the next job from one queue, all but the first at a lower CPU
+priority than the unit tests (``LASER_E2E_NICE``). Each lane has its own Ray cluster: one cluster runs one verl
 job at a time, because TransferQueue's controller is a cluster-wide named actor.
 """
 
@@ -38,6 +38,10 @@ from tests.conftest import FIXTURES, REPO_DIR, warm_start_in_subprocess
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
+# The jobs' processes (Ray clusters, their workers, the runs) run at a lower CPU priority than the
+# unit tests, which then finish while the jobs run instead of after them on one busy core; except in
+# the first lane, which takes the first job, the longest chain (the session's critical path).
+NICE = int(os.environ.get("LASER_E2E_NICE", "10"))
 
 
 def free_port() -> int:
@@ -51,8 +55,9 @@ class RayCluster:
     environment (no recipe variables), with its own temporary folder; stopped by ending its
     process group, so that no other Ray on the machine is touched."""
 
-    def __init__(self):
-        self.address, self.proc, self.log = start_ray_cluster()
+    def __init__(self, nice: int = 0):
+        self.nice = ["nice", "-n", str(nice)]  # a prefix for the commands of the runs on this cluster
+        self.address, self.proc, self.log = start_ray_cluster(self.nice)
 
     def stop(self):
         # `ray start --block` takes about 30 s to wind down after SIGTERM; a few seconds of grace,
@@ -66,14 +71,14 @@ class RayCluster:
         self.log.close()
 
 
-def start_ray_cluster():
+def start_ray_cluster(nice: list[str]):
     ray = Path(sys.executable).parent / "ray"
     port = free_port()
     temp_dir = Path(tempfile.mkdtemp(prefix="laser-ray-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERL_", "LASER_", "RAY_"))}
     log = open(temp_dir / "ray_start.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen(
-        [str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=16", f"--num-gpus={RAY_GPUS}",
+        [*nice, str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=16", f"--num-gpus={RAY_GPUS}",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
@@ -141,11 +146,11 @@ def read_run(ckpt: Path, log: str, dump: Path | None) -> Run:
     return Run(ckpt=ckpt, log=log, steps=steps, dump=records)
 
 
-def launch(workdir: Path, ray_address: str, *hydra_args: str, **env_overrides) -> tuple[subprocess.Popen, dict]:
+def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides) -> tuple[subprocess.Popen, dict]:
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "RAY_ADDRESS": ray_address,
+        "RAY_ADDRESS": cluster.address,
         "CKPT_DIR": str(workdir / "ckpt"),
         "SCORE_DUMP": str(workdir / "scores.jsonl"),
         "MAX_RESPONSE_LENGTH": "16",
@@ -153,16 +158,16 @@ def launch(workdir: Path, ray_address: str, *hydra_args: str, **env_overrides) -
     }
     log = open(workdir / "run.log", "w")  # noqa: SIM115 (closed by the caller through the returned process)
     proc = subprocess.Popen(
-        ["bash", str(REPO_DIR / "run_laser.sh"), *hydra_args],
+        [*cluster.nice, "bash", str(REPO_DIR / "run_laser.sh"), *hydra_args],
         env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     proc.log_file = log
     return proc, env
 
 
-def run_preset(workdir: Path, ray_address: str, *hydra_args: str, **env_overrides) -> Run:
+def run_preset(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides) -> Run:
     """run_laser.sh to the end; the run must succeed."""
-    proc, env = launch(workdir, ray_address, *hydra_args, **env_overrides)
+    proc, env = launch(workdir, cluster, *hydra_args, **env_overrides)
     try:
         proc.wait(timeout=900)
     finally:
@@ -173,10 +178,10 @@ def run_preset(workdir: Path, ray_address: str, *hydra_args: str, **env_override
     return read_run(Path(env["CKPT_DIR"]), log, dump)
 
 
-def run_and_kill_after_checkpoint(workdir: Path, ray_address: str, step: int, **env_overrides) -> Run:
+def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int, **env_overrides) -> Run:
     """run_laser.sh, killed with SIGKILL (the whole process group, as a preemption would) once the
     checkpoint of ``step`` is complete and that step is logged."""
-    proc, env = launch(workdir, ray_address, **env_overrides)
+    proc, env = launch(workdir, cluster, **env_overrides)
     ckpt = Path(env["CKPT_DIR"])
     latest, metrics = ckpt / "latest_checkpointed_iteration.txt", ckpt / "metrics.jsonl"
     deadline = time.time() + 900
@@ -238,19 +243,19 @@ def pair_env(inputs: Inputs, laser: bool) -> dict:
     return {**inputs.e2e, **PAIR, "LASER": str(laser)}
 
 
-def kill_and_resume(workdir: Path, ray_address: str, env: dict) -> tuple[Run, Run, str | None]:
-    killed = run_and_kill_after_checkpoint(workdir, ray_address, step=2, **env)
+def kill_and_resume(workdir: Path, cluster: RayCluster, env: dict) -> tuple[Run, Run, str | None]:
+    killed = run_and_kill_after_checkpoint(workdir, cluster, step=2, **env)
     c_ref_file = killed.ckpt / "laser_c_ref.json"
     c_ref_before = c_ref_file.read_text() if c_ref_file.is_file() else None
-    resumed = run_preset(workdir, ray_address, **env, SCORE_DUMP=str(workdir / "scores_resumed.jsonl"))
+    resumed = run_preset(workdir, cluster, **env, SCORE_DUMP=str(workdir / "scores_resumed.jsonl"))
     return killed, resumed, c_ref_before
 
 
-def tiny_repro(workdir: Path, ray_address: str, inputs: Inputs) -> Path:
+def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> Path:
     """The README's reproduction (run_laser.sh without PRESET), shortened to 2 RL steps."""
     env = {
         **os.environ,
-        "RAY_ADDRESS": ray_address,
+        "RAY_ADDRESS": cluster.address,
         "MODEL_DIR": str(inputs.random_base),
         "DATA_DIR": str(workdir / "data"),
         "WARM_MODEL": str(workdir / "warm"),
@@ -263,20 +268,21 @@ def tiny_repro(workdir: Path, ray_address: str, inputs: Inputs) -> Path:
         "OUT_DIR": str(workdir / "out"),
         "CKPT_ROOT": str(workdir / "ckpt"),
     }
-    proc = subprocess.run(["bash", str(REPO_DIR / "run_laser.sh")], env=env, cwd=REPO_DIR, capture_output=True,
-                          text=True, timeout=1800)  # fmt: skip
+    command = [*cluster.nice, "bash", str(REPO_DIR / "run_laser.sh")]
+    proc = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=1800)
     (workdir / "run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     return workdir
 
 
-# name: work (workdir, Ray address, inputs). The lanes take them in this order: first the two that start
-# from the random base model (no warm start to wait for), then the longest.
+# name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
+# from the random base model (no warm start to wait for; the reproduction, the longest chain, at
+# normal priority in lane 0), then the longest.
 JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
     "tiny_repro": tiny_repro,
-    "legacy": lambda d, ray, i: run_preset(
+    "legacy": lambda d, cluster, i: run_preset(
         d,
-        ray,
+        cluster,
         "trainer.use_v1=False",
         PRESET="tiny_cpu_grpo",
         MODEL_PATH=str(i.random_base),
@@ -288,11 +294,11 @@ JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
         SCORE_DUMP="null",
         REWARD_FN_PATH=str(FIXTURES / "parity_reward.py"),
     ),  # fmt: skip
-    "laser_resume": lambda d, ray, i: kill_and_resume(d, ray, pair_env(i, True)),
-    "grpo_resume": lambda d, ray, i: kill_and_resume(d, ray, pair_env(i, False)),
-    "exact_chat": lambda d, ray, i: run_preset(
+    "laser_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, True)),
+    "grpo_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, False)),
+    "exact_chat": lambda d, cluster, i: run_preset(
         d,
-        ray,
+        cluster,
         "+reward.custom_reward_function.reward_kwargs.timeout_s=1",
         PRESET="tiny_cpu_laser",
         MODEL_PATH=i.warm_chat,
@@ -307,24 +313,28 @@ JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
         REWARD_FN_PATH=str(FIXTURES / "faulty_reward.py"),
         LASER_FAULTS_DIR=str(d / "faults"),
     ),  # fmt: skip
-    "laser": lambda d, ray, i: run_preset(d, ray, **pair_env(i, True)),
-    "grpo": lambda d, ray, i: run_preset(d, ray, **pair_env(i, False)),
-    "two_ranks": lambda d, ray, i: run_preset(
-        d, ray, **{**pair_env(i, True), "NGPUS": "2", "TOTAL_STEPS": "1", "SAVE_FREQ": "-1"}
+    "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True)),
+    "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
+    "two_ranks": lambda d, cluster, i: run_preset(
+        d, cluster, **{**pair_env(i, True), "NGPUS": "2", "TOTAL_STEPS": "1", "SAVE_FREQ": "-1"}
     ),
 }
 
 
 class Lanes:
-    """``lanes`` threads, each with its own Ray cluster, taking the next job from one queue; a lane
-    stops its cluster as soon as the queue is empty. Every job's future is always resolved: with the
-    job's result, its error, the error of a cluster that did not start, or a cancellation."""
+    """``lanes`` threads, each with its own Ray cluster: lane k runs job k first, then they all take
+    the next job from one queue; a lane stops its cluster as soon as the queue is empty. Lane 0 runs
+    at normal CPU priority, the others at ``nice`` (see NICE). Every job's future is always resolved:
+    with the job's result, its error, the error of a cluster that did not start, or a cancellation."""
 
-    def __init__(self, work: list[tuple[str, Callable[[str], object]]], lanes: int):
-        self.pending = collections.deque(work)
+    def __init__(self, work: list[tuple[str, Callable[[RayCluster], object]]], lanes: int):
+        self.pending = collections.deque(work[lanes:])
         self.lock = threading.Lock()
         self.futures = {name: Future() for name, _ in work}
-        self.threads = [threading.Thread(target=self._run, name=f"e2e-lane-{k}", daemon=True) for k in range(lanes)]
+        self.threads = [
+            threading.Thread(target=self._run, args=(item, 0 if k == 0 else NICE), name=f"e2e-lane-{k}", daemon=True)
+            for k, item in enumerate(work[:lanes])
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -332,21 +342,23 @@ class Lanes:
         with self.lock:
             return self.pending.popleft() if self.pending else None
 
-    def _run(self):
+    def _run(self, first, nice: int):
         try:
-            cluster, error = RayCluster(), None
+            cluster, error = RayCluster(nice), None
         except BaseException as start_error:  # pytest.fail raises a BaseException
             cluster, error = None, start_error
         try:
-            while (item := self._next()) is not None:
+            item = first
+            while item is not None:
                 name, work = item
                 if error is not None:
                     self.futures[name].set_exception(error)
-                    continue
-                try:
-                    self.futures[name].set_result(work(cluster.address))
-                except BaseException as job_error:  # a failed assert, or pytest.fail
-                    self.futures[name].set_exception(job_error)
+                else:
+                    try:
+                        self.futures[name].set_result(work(cluster))
+                    except BaseException as job_error:  # a failed assert, or pytest.fail
+                        self.futures[name].set_exception(job_error)
+                item = self._next()
         finally:
             if cluster is not None:
                 cluster.stop()
@@ -381,7 +393,7 @@ def jobs(request, tiny_models, warm_model_futures, e2e_inputs_future, tmp_path_f
     assert named <= set(JOBS), f"unknown e2e jobs {sorted(named - set(JOBS))}"
     inputs = Inputs(tiny_models["base"], e2e_inputs_future, warm_model_futures["chat"])
     workdirs = {name: tmp_path_factory.mktemp(name) for name in JOBS if name in named}
-    work = [(name, lambda ray, job=JOBS[name], d=d: job(d, ray, inputs)) for name, d in workdirs.items()]
+    work = [(name, lambda cluster, job=JOBS[name], d=d: job(d, cluster, inputs)) for name, d in workdirs.items()]
     lanes = Lanes(work, min(LANES, max(1, len(work))))
     yield lanes
     lanes.close()
