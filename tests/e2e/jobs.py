@@ -38,10 +38,10 @@ from tests.conftest import FIXTURES, REPO_DIR, warm_start_in_subprocess
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
-# The jobs' processes (Ray clusters, their workers, the runs) run at a lower CPU priority than the
-# unit tests, which then finish while the jobs run instead of after them on one busy core; except in
-# the first lane, which takes the first job, the longest chain (the session's critical path).
-NICE = int(os.environ.get("LASER_E2E_NICE", "10"))
+# The jobs' processes (Ray clusters, their workers, the runs) run at the lowest CPU priority, so that
+# the unit tests (one process, a chain of their own) finish while the jobs run instead of after them
+# on one busy core; except lane 0, which runs only the first job, the longest chain (the reproduction).
+NICE = int(os.environ.get("LASER_E2E_NICE", "19"))
 
 
 def free_port() -> int:
@@ -322,17 +322,20 @@ JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
 
 
 class Lanes:
-    """``lanes`` threads, each with its own Ray cluster: lane k runs job k first, then they all take
-    the next job from one queue; a lane stops its cluster as soon as the queue is empty. Lane 0 runs
-    at normal CPU priority, the others at ``nice`` (see NICE). Every job's future is always resolved:
-    with the job's result, its error, the error of a cluster that did not start, or a cancellation."""
+    """``lanes`` threads, each with its own Ray cluster: lane k runs job k first; lane 0 runs only
+    that one (unless it is the only lane), at normal CPU priority, the others (at ``nice``, see NICE)
+    then take the next job from one queue. A lane stops its cluster as soon as it is done. Every
+    job's future is always resolved: with the job's result, its error, the error of a cluster that
+    did not start, or a cancellation."""
 
     def __init__(self, work: list[tuple[str, Callable[[RayCluster], object]]], lanes: int):
         self.pending = collections.deque(work[lanes:])
         self.lock = threading.Lock()
         self.futures = {name: Future() for name, _ in work}
         self.threads = [
-            threading.Thread(target=self._run, args=(item, 0 if k == 0 else NICE), name=f"e2e-lane-{k}", daemon=True)
+            threading.Thread(
+                target=self._run, args=(item, 0 if k == 0 else NICE, k > 0 or lanes == 1), name=f"e2e-{k}", daemon=True
+            )
             for k, item in enumerate(work[:lanes])
         ]
         for thread in self.threads:
@@ -342,7 +345,7 @@ class Lanes:
         with self.lock:
             return self.pending.popleft() if self.pending else None
 
-    def _run(self, first, nice: int):
+    def _run(self, first, nice: int, more: bool):
         try:
             cluster, error = RayCluster(nice), None
         except BaseException as start_error:  # pytest.fail raises a BaseException
@@ -358,7 +361,7 @@ class Lanes:
                         self.futures[name].set_result(work(cluster))
                     except BaseException as job_error:  # a failed assert, or pytest.fail
                         self.futures[name].set_exception(job_error)
-                item = self._next()
+                item = self._next() if more else None
         finally:
             if cluster is not None:
                 cluster.stop()
