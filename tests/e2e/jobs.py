@@ -42,6 +42,10 @@ LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
 # the unit tests (one process, a chain of their own) finish while the jobs run instead of after them
 # on one busy core; except lane 0, which runs only the first job, the longest chain (the reproduction).
 NICE = int(os.environ.get("LASER_E2E_NICE", "19"))
+# Each started process leads a process group of its own (the tests end runs and clusters with killpg)
+# but stays in the test's session: with the kernel's autogroup scheduling, every session shares the
+# CPU equally whatever its nice value, so a new session per process would defeat NICE.
+OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
 
 
 def free_port() -> int:
@@ -80,7 +84,7 @@ def start_ray_cluster(nice: list[str]):
     proc = subprocess.Popen(
         [*nice, str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=16", f"--num-gpus={RAY_GPUS}",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT, **OWN_PROCESS_GROUP,
     )  # fmt: skip
     address = None
     deadline = time.time() + 120
@@ -159,7 +163,7 @@ def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides
     log = open(workdir / "run.log", "w")  # noqa: SIM115 (closed by the caller through the returned process)
     proc = subprocess.Popen(
         [*cluster.nice, "bash", str(REPO_DIR / "run_laser.sh"), *hydra_args],
-        env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env, cwd=REPO_DIR, stdout=log, stderr=subprocess.STDOUT, **OWN_PROCESS_GROUP,
     )  # fmt: skip
     proc.log_file = log
     return proc, env
