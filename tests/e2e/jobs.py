@@ -54,8 +54,9 @@ SESSION_START = time.time()
 
 def timeline(lane: int, event: str) -> None:
     if TIMELINE:
+        now = time.time()
         with open(TIMELINE, "a") as f:
-            f.write(f"{time.time() - SESSION_START:7.1f} {time.time():.0f} lane {lane} {event}\n")
+            f.write(f"{now - SESSION_START:7.1f} {now:.0f} lane {lane} {event}\n")
 
 
 def free_port() -> int:
@@ -292,7 +293,7 @@ def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> Path:
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
 # from the random base model (no warm start to wait for; the reproduction, the longest chain, at
 # normal priority in lane 0), then the longest.
-JOBS: dict[str, Callable[[Path, str, Inputs], object]] = {
+JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
     "tiny_repro": tiny_repro,
     "legacy": lambda d, cluster, i: run_preset(
         d,
