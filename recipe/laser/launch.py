@@ -19,7 +19,7 @@ from recipe.laser.families import get_family, infer_family
 
 RECIPE_DIR = Path(__file__).resolve().parent
 REPO_DIR = RECIPE_DIR.parents[1]
-TRAINER_MODULE = "recipe.laser.trainer"
+TRAINER_MODULE = "recipe.laser.trainer_plugin"  # registers the trainer where verl builds one
 # Variables the recipe and verl read in their workers; a worker of a cluster started before the run
 # sees only what the runtime environment carries.
 FORWARDED_ENV_PREFIXES = ("LASER_", "VERL_", "HF_", "WANDB_", "TQ_")

@@ -5,8 +5,9 @@
 Hydra composes ``config/laser_trainer.yaml`` (verl's ``ppo_trainer`` plus the recipe's delta);
 ``recipe.laser.launch.prepare_config`` settles it in the driver (refusals, family defaults, absolute
 paths, loggers, the Ray runtime environment); then verl's own ``verl.trainer.main_ppo.main`` body
-runs unchanged. The recipe's trainer (``recipe.laser.trainer``, v1 trainer mode "laser") loads in
-every verl process through verl's plugin variable ``VERL_USE_EXTERNAL_MODULES``.
+runs unchanged. The recipe's trainer (``recipe.laser.trainer``, v1 trainer mode "laser") is
+registered through verl's plugin variable ``VERL_USE_EXTERNAL_MODULES`` (``recipe.laser.trainer_plugin``),
+in the processes that import verl's trainer package.
 """
 
 import importlib.util
