@@ -37,9 +37,19 @@ def check(model_dir: str) -> tuple[dict, object, list[list[int]]]:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     stops = stop_token_ids(model_dir, tokenizer)
     zc = tokenizer.convert_tokens_to_ids("<|vision_start|>")
+    # a 512 MiB KV cache (a million tokens of this model; the check uses a few hundred): the default share
+    # of host memory is 4.8 GB per engine, whose pages cost the two engines about 25 CPU-seconds to fault in
     backend = VLLMBackend(
-        model_dir, zc, stops, dtype="float32", seed=0, max_model_len=256, enforce_eager=True, block_size=32
-    )  # fmt: skip  (CPU attention needs a multiple of 32)
+        model_dir,
+        zc,
+        stops,
+        dtype="float32",
+        seed=0,
+        max_model_len=256,
+        enforce_eager=True,
+        block_size=32,  # CPU attention needs a multiple of 32
+        kv_cache_memory_bytes=512 << 20,
+    )
     # the training prompt: in distribution for the warm-started models, and long enough (> 32 tokens
     # with the answer) that [x, y] fills a KV block the cheap score can find in the prefix cache
     prompts = [
