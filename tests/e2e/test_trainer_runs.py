@@ -67,7 +67,10 @@ def test_length_metrics_count_the_responses_not_z_c(jobs):
     laser, grpo = jobs.get("laser").step(1), jobs.get("grpo").step(1)
     keys = [k for k in grpo if k.startswith(("response_length", "critic/advantages/", "critic/returns/"))]
     assert {"response_length/clip_ratio", "critic/advantages/min", "critic/returns/max"} <= set(keys)
-    assert keys and all(laser[k] == pytest.approx(grpo[k]) for k in keys), {k: (laser[k], grpo[k]) for k in keys}
+    # abs 1e-6: LaSeR's advantage tensor has one more (masked) column, so its masked means sum in another
+    # order (seen: 0.0142856976 against 0.0142856799); counting the z_c slots would move them by about 1e-3
+    same = [k for k in keys if laser[k] == pytest.approx(grpo[k], rel=1e-6, abs=1e-6)]
+    assert keys and same == keys, {k: (laser[k], grpo[k]) for k in keys if k not in same}
     assert laser["critic/score/mean"] == grpo["critic/score/mean"]
     assert laser["laser/valid_fraction"] > 0.5
 
