@@ -59,6 +59,12 @@ def timeline(lane: int, event: str) -> None:
             f.write(f"{now - SESSION_START:7.1f} {now:.0f} lane {lane} {event}\n")
 
 
+# Ray's own settings for the test clusters, for a 2-core machine: no idle workers started ahead of each
+# job (about two per run, each importing Ray for nothing) and the dashboard agent's node statistics every
+# minute instead of every 5 s (it reads every worker process's figures each time)
+CLUSTER_SETTINGS = {"RAY_prestart_worker_first_driver": "0", "REPORTER_UPDATE_INTERVAL_MS": "60000"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -67,7 +73,7 @@ def free_port() -> int:
 
 class RayCluster:
     """A Ray cluster started as a user starts one before a run (``ray start --head``), in a clean
-    environment (no recipe variables), with its own temporary folder; stopped by ending its
+    environment (no recipe variables; CLUSTER_SETTINGS), with its own temporary folder; stopped by ending its
     process group, so that no other Ray on the machine is touched."""
 
     def __init__(self, nice: int = 0):
@@ -91,6 +97,7 @@ def start_ray_cluster(nice: list[str]):
     port = free_port()
     temp_dir = Path(tempfile.mkdtemp(prefix="laser-ray-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERL_", "LASER_", "RAY_"))}
+    env.update(CLUSTER_SETTINGS)
     log = open(temp_dir / "ray_start.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen(
         [*nice, str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=16", f"--num-gpus={RAY_GPUS}",
@@ -311,6 +318,10 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
     ),  # fmt: skip
     "laser_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, True)),
     "grpo_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, False)),
+    # LaSeR on two ranks (two FSDP ranks over gloo, two rollout servers): its twins on one rank are the
+    # GRPO run (step 1: the same samples) and the killed-and-resumed LaSeR run (every step)
+    "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True), NGPUS="2"),
+    "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
     "exact_chat": lambda d, cluster, i: run_preset(
         d,
         cluster,
@@ -328,11 +339,6 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
         REWARD_FN_PATH=str(FIXTURES / "faulty_reward.py"),
         LASER_FAULTS_DIR=str(d / "faults"),
     ),  # fmt: skip
-    "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True)),
-    "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
-    "two_ranks": lambda d, cluster, i: run_preset(
-        d, cluster, **{**pair_env(i, True), "NGPUS": "2", "TOTAL_STEPS": "1", "SAVE_FREQ": "-1"}
-    ),
 }
 
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """A run that survives: LaSeR and its GRPO twin killed with SIGKILL after their step-2 checkpoint and
 resumed with trainer.resume_mode=auto equal the uninterrupted runs of test_trainer_runs.py at steps 3
-and 4 (the same samples under full_determinism); c_ref is the one measured before the kill, the
+and 4 (the same samples under full_determinism; LaSeR's uninterrupted run is on two ranks, so its
+data-parallel split is checked over four steps too); c_ref is the one measured before the kill, the
 blending switches on at the same global step, and the metrics file holds every step once."""
 
 import json

@@ -93,14 +93,17 @@ def test_grpo_twin_trains_and_exports(jobs, e2e_inputs):
     assert len(shared) >= len(before) - 1 and len(changed) >= len(shared) // 2
 
 
-@pytest.mark.runs("two_ranks", "laser")
+@pytest.mark.runs("laser", "laser_resume")
 def test_two_ranks_equal_one(jobs):
-    """NGPUS=2: two FSDP ranks over gloo, per-rank micro-batches derived by the preset, the same
-    sampled responses: the step's MSE, gradient norm and LaSeR metrics equal the one-rank run's."""
-    two_run, laser_run = jobs.get("two_ranks"), jobs.get("laser")
-    two, one = two_run.step(1), laser_run.step(1)
+    """The LaSeR run on two FSDP ranks over gloo (per-rank micro-batches derived by the preset) and its
+    one-rank twin (the run killed after step 2) sample the same responses: step 1's MSE, gradient norm
+    and LaSeR metrics are equal."""
+    two_run, (one_run, _, _) = jobs.get("laser"), jobs.get("laser_resume")
+    two, one = two_run.step(1), one_run.step(1)
+    assert "trainer.n_gpus_per_node=2" in two_run.log and "trainer.n_gpus_per_node=1" in one_run.log
     key = lambda r: (r["input_ids"], r["reward"])  # noqa: E731
-    assert sorted(map(key, two_run.dump)) == sorted(map(key, [r for r in laser_run.dump if r["step"] == 1]))
+    first = lambda run: sorted(key(r) for r in run.dump if r["step"] == 1)  # noqa: E731
+    assert len(first(two_run)) == 16 and first(two_run) == first(one_run)
     assert two["actor/laser/mse_loss"] == pytest.approx(one["actor/laser/mse_loss"], rel=1e-4)
     assert two["actor/grad_norm"] == pytest.approx(one["actor/grad_norm"], rel=1e-4)
     for k in ("laser/f1", "laser/auroc", "laser/valid_fraction", "laser/score_mean", "laser/c_ref"):
