@@ -5,7 +5,7 @@ mode "laser" in the processes that can build a trainer, and only there.
 
 verl imports every listed module in every process that imports verl: the task runner, and also each
 FSDP, rollout, reward, agent-loop and router worker. ``recipe.laser.trainer`` imports verl's v1 trainer
-package (``verl.trainer.ppo.v1``: the agent loop, the datasets), about 2 CPU-seconds that most of those
+package (``verl.trainer.ppo.v1``: the agent loop, the datasets), 1-2 CPU-seconds that most of those
 workers never use. A trainer can only be asked for through that package (``get_trainer_cls``), so the
 recipe's trainer is imported right after the package is, in whichever process imports it.
 """

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 
-from recipe.laser.trainer_plugin import TRAINER_MODULE, TRAINER_PACKAGE
+from recipe.laser.trainer_plugin import TRAINER_MODULE, TRAINER_PACKAGE, install
 
 WORKER_THEN_TRAINER = f"""
     import sys
@@ -37,7 +37,7 @@ def test_workers_skip_the_trainer_and_the_trainer_package_registers_it():
 
 def test_loaded_after_the_trainer_package_it_registers_at_once():
     trainer_package = importlib.import_module(TRAINER_PACKAGE)
-    importlib.import_module("recipe.laser.trainer_plugin")
+    install()  # the module itself ran install() at collection, maybe before the package was imported
     from recipe.laser.trainer import LaSeRTrainer
 
     assert trainer_package.get_trainer_cls("laser") is LaSeRTrainer
