@@ -151,15 +151,50 @@ def joins_existing_cluster(config: DictConfig, environ=os.environ) -> bool:
     return bool(address) and address != "local"
 
 
-def enable_ray_token_auth(argv: list[str], environ=os.environ) -> bool:
-    """Before ``import ray`` (composing verl's config imports it): a run that joins a cluster
-    (RAY_ADDRESS or ray_kwargs.ray_init.address=...) while that cluster's token is on this machine
-    needs RAY_AUTH_MODE=token (Ray >= 2.59 starts clusters with token authentication; a client
-    without the mode set does not send the token). An explicit RAY_AUTH_MODE is left alone."""
-    joining = environ.get("RAY_ADDRESS") or any(a.startswith("ray_kwargs.ray_init.address=") for a in argv)
-    token = environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH")
-    token = token or (Path(environ.get("HOME", Path.home())) / ".ray" / "auth_token").is_file()
-    if joining and token and not environ.get("RAY_AUTH_MODE"):
+def cluster_address(argv: list[str], environ=os.environ) -> str | None:
+    """The address of the cluster the run joins: ``ray_kwargs.ray_init.address=`` (verl passes it to
+    ``ray.init``, which prefers it) or RAY_ADDRESS; None for a local cluster."""
+    given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.startswith("ray_kwargs.ray_init.address=")]
+    address = (given[-1] if given else None) or environ.get("RAY_ADDRESS")
+    return address if address and address not in ("local", "null") else None
+
+
+def cluster_requires_token(address: str, timeout_s: float = 5.0) -> bool | None:
+    """Ask the cluster's GCS (``host:port``) whether it requires a token: one unauthenticated call of
+    its cheapest RPC, answered UNAUTHENTICATED by a cluster started with token authentication. None
+    when the address is not a GCS address (``auto``, ``ray://``) or the answer says neither."""
+    if "://" in address or ":" not in address:
+        return None
+    import grpc  # Ray's own dependency; plain gRPC, so Ray's settings are not read before they are set
+
+    with grpc.insecure_channel(address) as channel:
+        try:
+            channel.unary_unary("/ray.rpc.NodeInfoGcsService/GetClusterId")(b"", timeout=timeout_s)
+            return False
+        except grpc.RpcError as error:
+            return True if error.code() == grpc.StatusCode.UNAUTHENTICATED else None
+
+
+def enable_ray_token_auth(argv: list[str], environ=os.environ, requires_token=cluster_requires_token) -> bool:
+    """Before ``import ray`` (composing verl's config imports it): set RAY_AUTH_MODE=token when the run
+    joins a cluster that requires a token. Ray >= 2.59 starts a cluster with token authentication when
+    a token is on its machine (``~/.ray/auth_token``, written by any local ``ray.init``), and a client
+    that joins by address sends the token only with that mode set; a client with the mode set cannot
+    join a cluster started without it (the task runner is cancelled before it starts). So the cluster
+    is asked (``cluster_requires_token``); when it cannot be asked, a token on this machine decides.
+    An explicit RAY_AUTH_MODE is left alone."""
+    address = cluster_address(argv, environ)
+    if address is None or environ.get("RAY_AUTH_MODE"):
+        return False
+    home_token = Path(environ.get("HOME", Path.home())) / ".ray" / "auth_token"
+    has_token = bool(environ.get("RAY_AUTH_TOKEN") or environ.get("RAY_AUTH_TOKEN_PATH") or home_token.is_file())
+    required = requires_token(address)
+    if required and not has_token:
+        raise LaSeRConfigError(
+            f"the Ray cluster at {address} requires token authentication and its token is not on this machine: "
+            "copy it to ~/.ray/auth_token (`ray get-auth-token` on the head node prints it) or set RAY_AUTH_TOKEN"
+        )
+    if has_token and required is not False:
         environ["RAY_AUTH_MODE"] = "token"
         return True
     return False

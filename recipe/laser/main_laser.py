@@ -16,6 +16,7 @@ from pathlib import Path
 
 import hydra
 
+from recipe.laser.config import LaSeRConfigError
 from recipe.laser.launch import enable_ray_token_auth, prepare_config
 
 
@@ -38,7 +39,10 @@ def main(config):
 
 
 if __name__ == "__main__":
-    enable_ray_token_auth(sys.argv[1:])  # before anything imports ray
+    try:
+        enable_ray_token_auth(sys.argv[1:])  # before anything imports ray
+    except LaSeRConfigError as error:
+        sys.exit(f"[laser] {error}")
     if not any(arg.startswith("hydra.searchpath=") for arg in sys.argv[1:]):
         sys.argv.insert(1, f"hydra.searchpath=[{verl_config_searchpath()}]")
     main()

@@ -18,8 +18,10 @@ job at a time, because TransferQueue's controller is a cluster-wide named actor.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -63,6 +65,17 @@ def timeline(lane: int, event: str) -> None:
 # job (about two per run, each importing Ray for nothing) and the dashboard agent's node statistics every
 # minute instead of every 5 s (it reads every worker process's figures each time)
 CLUSTER_SETTINGS = {"RAY_prestart_worker_first_driver": "0", "REPORTER_UPDATE_INTERVAL_MS": "60000"}
+# Ray's token authentication: lane 1's cluster starts with it, the others without, and every run finds a
+# token on its machine (RAY_AUTH_TOKEN_PATH), as a user's run does once any local ray.init wrote
+# ~/.ray/auth_token: the entry point must ask each cluster what it requires (recipe/laser/launch.py)
+TOKEN_LANES = {1}
+
+
+@functools.cache
+def token_file() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="laser-ray-token-")) / "auth_token"
+    path.write_text(secrets.token_hex(16))
+    return path
 
 
 def free_port() -> int:
@@ -73,12 +86,14 @@ def free_port() -> int:
 
 class RayCluster:
     """A Ray cluster started as a user starts one before a run (``ray start --head``), in a clean
-    environment (no recipe variables; CLUSTER_SETTINGS), with its own temporary folder; stopped by ending its
-    process group, so that no other Ray on the machine is touched."""
+    environment (no recipe variables; CLUSTER_SETTINGS), with or without token authentication (token_file()),
+    with its own temporary folder; stopped by ending its process group, so that no other Ray on the
+    machine is touched."""
 
-    def __init__(self, nice: int = 0):
+    def __init__(self, nice: int = 0, token_auth: bool = False):
         self.nice = ["nice", "-n", str(nice)]  # a prefix for the commands of the runs on this cluster
-        self.address, self.proc, self.log = start_ray_cluster(self.nice)
+        self.token_auth = token_auth
+        self.address, self.proc, self.log = start_ray_cluster(self.nice, token_auth)
 
     def stop(self):
         # `ray start --block` takes about 30 s to wind down after SIGTERM; a few seconds of grace,
@@ -92,12 +107,18 @@ class RayCluster:
         self.log.close()
 
 
-def start_ray_cluster(nice: list[str]):
+def start_ray_cluster(nice: list[str], token_auth: bool):
     ray = Path(sys.executable).parent / "ray"
     port = free_port()
     temp_dir = Path(tempfile.mkdtemp(prefix="laser-ray-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERL_", "LASER_", "RAY_"))}
     env.update(CLUSTER_SETTINGS)
+    # explicit either way: with the mode unset, `ray start` would follow whatever ~/.ray holds
+    env.update(
+        {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file())}
+        if token_auth
+        else {"RAY_AUTH_MODE": "disabled"}
+    )
     log = open(temp_dir / "ray_start.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen(
         [*nice, str(ray), "start", "--head", "--block", f"--port={port}", "--num-cpus=16", f"--num-gpus={RAY_GPUS}",
@@ -152,6 +173,7 @@ def e2e_inputs(e2e_inputs_future) -> dict:
 class Run:
     ckpt: Path
     log: str
+    token_auth: bool  # the cluster's
     steps: list[dict] = field(default_factory=list)  # the metrics file, one dict per step line
     dump: list[dict] = field(default_factory=list)  # laser.score_dump_path records
 
@@ -159,20 +181,26 @@ class Run:
         return next(s for s in self.steps if s["_step"] == n)
 
 
-def read_run(ckpt: Path, log: str, dump: Path | None) -> Run:
+def read_run(ckpt: Path, log: str, dump: Path | None, token_auth: bool) -> Run:
     metrics = ckpt / "metrics.jsonl"
     assert metrics.is_file(), f"no metrics file; log tail:\n{log[-3000:]}"
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     steps = [r["data"] | {"_step": r["step"]} for r in rows if "training/global_step" in r["data"]]
     records = [json.loads(line) for line in dump.read_text().splitlines()] if dump and dump.is_file() else []
-    return Run(ckpt=ckpt, log=log, steps=steps, dump=records)
+    return Run(ckpt=ckpt, log=log, token_auth=token_auth, steps=steps, dump=records)
+
+
+def run_environ(cluster: RayCluster) -> dict:
+    """The test's environment for a run on ``cluster``: a Ray token on the machine, the mode left to the
+    entry point."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    return {**env, "RAY_ADDRESS": cluster.address, "RAY_AUTH_TOKEN_PATH": str(token_file())}
 
 
 def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides) -> tuple[subprocess.Popen, dict]:
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
-        **os.environ,
-        "RAY_ADDRESS": cluster.address,
+        **run_environ(cluster),
         "CKPT_DIR": str(workdir / "ckpt"),
         "SCORE_DUMP": str(workdir / "scores.jsonl"),
         "MAX_RESPONSE_LENGTH": "16",
@@ -197,7 +225,7 @@ def run_preset(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overr
     log = (workdir / "run.log").read_text()
     assert proc.returncode == 0, f"run_laser.sh failed (rc={proc.returncode}); log tail:\n{log[-6000:]}"
     dump = Path(env["SCORE_DUMP"]) if env.get("SCORE_DUMP", "null") != "null" else None
-    return read_run(Path(env["CKPT_DIR"]), log, dump)
+    return read_run(Path(env["CKPT_DIR"]), log, dump, cluster.token_auth)
 
 
 def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int, **env_overrides) -> Run:
@@ -223,7 +251,7 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
     assert proc.returncode == -signal.SIGKILL, (
         f"the run was not killed at step {step} (rc={proc.returncode}):\n{log[-4000:]}"
     )
-    return read_run(ckpt, log, Path(env["SCORE_DUMP"]))
+    return read_run(ckpt, log, Path(env["SCORE_DUMP"]), cluster.token_auth)
 
 
 # -- the jobs ---------------------------------------------------------------------------------------------
@@ -276,8 +304,7 @@ def kill_and_resume(workdir: Path, cluster: RayCluster, env: dict) -> tuple[Run,
 def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> Path:
     """The README's reproduction (run_laser.sh without PRESET), shortened to 2 RL steps."""
     env = {
-        **os.environ,
-        "RAY_ADDRESS": cluster.address,
+        **run_environ(cluster),
         "MODEL_DIR": str(inputs.random_base),
         "DATA_DIR": str(workdir / "data"),
         "WARM_MODEL": str(workdir / "warm"),
@@ -370,7 +397,7 @@ class Lanes:
 
     def _run(self, lane: int, first, nice: int):
         try:
-            cluster, error = RayCluster(nice), None
+            cluster, error = RayCluster(nice, token_auth=lane in TOKEN_LANES), None
             timeline(lane, "cluster up")
         except BaseException as start_error:  # pytest.fail raises a BaseException
             cluster, error = None, start_error

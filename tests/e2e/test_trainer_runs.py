@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.conftest import REPO_DIR
+from tests.e2e.jobs import LANES
 
 pytestmark = pytest.mark.slow
 
@@ -135,6 +136,19 @@ def test_exact_c_ref_pad_not_eos_padding_rows_and_verifier_faults(jobs, warm_mod
     assert step1["verifier/retry_rate"] >= 1 / 12
     assert step2["verifier/timeout_rate"] == 0.0 and step2["verifier/retry_rate"] == 0.0
     assert step2["actor/grad_norm"] > 0
+
+
+@pytest.mark.runs("legacy", "laser_resume")
+def test_runs_use_token_authentication_when_their_cluster_requires_it(jobs):
+    """Every run finds a Ray token on its machine (as once any local ray.init wrote ~/.ray/auth_token);
+    it joins in token mode exactly when its cluster was started with token authentication (lane 1's),
+    and joins a cluster started without it (the others) all the same."""
+    runs = [jobs.get("legacy"), *jobs.get("laser_resume")[:2]]
+    for run in runs:
+        joined = next(line for line in run.log.splitlines() if line.startswith("[laser] joining the Ray cluster"))
+        assert ("token authentication" in joined) == run.token_auth, joined
+    if LANES >= 2:  # the first jobs of lanes 0 and 1
+        assert {run.token_auth for run in runs} == {True, False}
 
 
 @pytest.mark.runs("legacy")

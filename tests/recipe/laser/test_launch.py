@@ -4,6 +4,7 @@
 verl mode refused with its key named, family defaults, absolute paths, loggers, and the runtime
 environment that carries the recipe into the workers of a cluster started before the run."""
 
+import concurrent.futures
 import os
 
 import pytest
@@ -15,6 +16,7 @@ from recipe.laser.launch import (
     REPO_DIR,
     TRAINER_MODULE,
     check_supported,
+    cluster_requires_token,
     configure_loggers,
     configure_ray,
     enable_ray_token_auth,
@@ -108,17 +110,68 @@ def test_workers_get_the_recipe_and_its_settings():
     assert env["VERL_USE_EXTERNAL_MODULES"] == f"verl_patches.cpu.plugin,{TRAINER_MODULE}"
 
 
-def test_token_authentication_for_a_cluster_whose_token_is_here(tmp_path):
+def test_token_authentication_follows_what_the_cluster_requires(tmp_path):
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("secret")
+    asked = []
+
+    def cluster(answer):
+        return lambda address: asked.append(address) or answer
+
     environ = {"HOME": str(tmp_path), "RAY_ADDRESS": "10.0.0.1:6379"}
-    assert enable_ray_token_auth([], environ) and environ["RAY_AUTH_MODE"] == "token"
-    environ = {"HOME": str(tmp_path)}
-    assert enable_ray_token_auth(["ray_kwargs.ray_init.address=10.0.0.1:6379"], environ)
-    assert not enable_ray_token_auth([], {"HOME": str(tmp_path)})  # a local cluster: Ray decides
+    assert enable_ray_token_auth([], environ, cluster(True)) and environ["RAY_AUTH_MODE"] == "token"
+    # a cluster started before the token was written (by a local ray.init) requires none: joining it in
+    # token mode fails, so the mode stays unset although the token is here
+    environ = {"HOME": str(tmp_path), "RAY_ADDRESS": "10.0.0.1:6379"}
+    assert not enable_ray_token_auth([], environ, cluster(False)) and "RAY_AUTH_MODE" not in environ
+    # the command line's address wins over RAY_ADDRESS (ray.init prefers its argument)
+    environ = {"HOME": str(tmp_path), "RAY_ADDRESS": "10.0.0.2:6379"}
+    assert enable_ray_token_auth(["ray_kwargs.ray_init.address='10.0.0.1:6379'"], environ, cluster(True))
+    assert asked == ["10.0.0.1:6379"] * 3
+    # a cluster that cannot be asked (ray://, auto, not up): the token here decides
+    assert enable_ray_token_auth([], {"HOME": str(tmp_path), "RAY_ADDRESS": "auto"}, cluster(None))
+    assert not enable_ray_token_auth([], {"HOME": str(tmp_path / "nobody"), "RAY_ADDRESS": "x:1"}, cluster(None))
+    # a local cluster or an explicit mode: Ray decides, the cluster is not asked
+    assert not enable_ray_token_auth([], {"HOME": str(tmp_path)}, cluster(True))
     explicit = {"HOME": str(tmp_path), "RAY_ADDRESS": "x:1", "RAY_AUTH_MODE": "disabled"}
-    assert not enable_ray_token_auth([], explicit) and explicit["RAY_AUTH_MODE"] == "disabled"
-    assert not enable_ray_token_auth([], {"HOME": str(tmp_path / "nobody"), "RAY_ADDRESS": "x:1"})
+    assert not enable_ray_token_auth([], explicit, cluster(True)) and explicit["RAY_AUTH_MODE"] == "disabled"
+    assert len(asked) == 5
+    # a cluster that requires a token this machine does not have: said before the long start-up
+    with pytest.raises(LaSeRConfigError, match=r"10.0.0.1:6379 requires token authentication.*auth_token"):
+        enable_ray_token_auth([], {"HOME": str(tmp_path / "nobody"), "RAY_ADDRESS": "10.0.0.1:6379"}, cluster(True))
+
+
+@pytest.mark.parametrize("requires", [True, False])
+def test_the_cluster_is_asked_with_one_unauthenticated_gcs_call(requires):
+    """A stand-in GCS that answers Ray's cluster-id call as a cluster with or without token
+    authentication does (the end-to-end tests join real clusters of both kinds)."""
+    import grpc
+
+    calls = []
+
+    def get_cluster_id(request, context):
+        calls.append(dict(context.invocation_metadata()))
+        if requires:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "InvalidAuthToken: Authentication token is missing")
+        return b""
+
+    class StandInGcs(grpc.GenericRpcHandler):
+        def service(self, details):
+            if details.method == "/ray.rpc.NodeInfoGcsService/GetClusterId":
+                return grpc.unary_unary_rpc_method_handler(get_cluster_id)
+            return None
+
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=1))
+    server.add_generic_rpc_handlers((StandInGcs(),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        assert cluster_requires_token(f"127.0.0.1:{port}") is requires
+        assert len(calls) == 1 and "authorization" not in calls[0]
+    finally:
+        server.stop(grace=None)
+    assert cluster_requires_token(f"127.0.0.1:{port}", timeout_s=2) is None  # nobody answers
+    assert cluster_requires_token("ray://10.0.0.1:10001") is None and cluster_requires_token("auto") is None
 
 
 def test_joining_an_existing_cluster(capsys):

@@ -105,11 +105,14 @@ def test_same_verdicts_from_a_thread_pool():
     assert got == expected
 
 
-def test_same_verdicts_inside_threaded_and_async_ray_actors():
+def test_same_verdicts_inside_threaded_and_async_ray_actors(monkeypatch):
     import ray
 
     from tests.conftest import REPO_DIR
 
+    # a local ray.init with the mode unset writes a token to ~/.ray/auth_token (Ray >= 2.59), and every
+    # `ray start` on this machine after it starts its cluster with token authentication
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": str(REPO_DIR)}})
     try:
 
