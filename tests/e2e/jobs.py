@@ -256,7 +256,7 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
 
 # -- the jobs ---------------------------------------------------------------------------------------------
 # LaSeR and GRPO on the same samples: 4 prompts x 4 responses, one mini-batch, MSE from step 1,
-# blending from step 3, checkpoints at steps 2 and 4 (the resume jobs kill a twin after step 2).
+# blending from step 3, checkpoints at steps 2 and 4 (laser_resume kills its run after step 2).
 PAIR = {
     "PRESET": "tiny_cpu_laser",
     "TRAIN_PROMPTS_PER_STEP": "4",
@@ -344,7 +344,6 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
         REWARD_FN_PATH=str(FIXTURES / "parity_reward.py"),
     ),  # fmt: skip
     "laser_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, True)),
-    "grpo_resume": lambda d, cluster, i: kill_and_resume(d, cluster, pair_env(i, False)),
     # LaSeR on two ranks (two FSDP ranks over gloo, two rollout servers): its twins on one rank are the
     # GRPO run (step 1: the same samples) and the killed-and-resumed LaSeR run (every step)
     "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True), NGPUS="2"),

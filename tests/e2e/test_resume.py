@@ -1,10 +1,14 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
-"""A run that survives: LaSeR and its GRPO twin killed with SIGKILL after their step-2 checkpoint and
-resumed with trainer.resume_mode=auto equal the uninterrupted runs of test_trainer_runs.py at steps 3
-and 4 (the same samples under full_determinism; LaSeR's uninterrupted run is on two ranks, so its
-data-parallel split is checked over four steps too); c_ref is the one measured before the kill, the
-blending switches on at the same global step, and the metrics file holds every step once."""
+"""A run that survives: LaSeR killed with SIGKILL after its step-2 checkpoint and resumed with
+trainer.resume_mode=auto equals the uninterrupted run of test_trainer_runs.py at steps 3 and 4 (the
+same samples under full_determinism; the uninterrupted run is on two ranks, so its data-parallel
+split is checked over four steps too); c_ref is the one measured before the kill, the blending
+switches on at the same global step, and the metrics file holds every step once.
+
+The GRPO twin (laser.enable=False) has no resume test of its own: it adds nothing to the checkpoint,
+and what it restores (model, optimizer, data position, global step, metrics file) is restored by the
+same code for LaSeR, checked here."""
 
 import json
 
@@ -54,10 +58,3 @@ def test_laser_resumes_exactly(jobs):
         assert a["input_ids"] == b["input_ids"] and a["valid"] == b["valid"]
         if a["valid"]:
             assert a["score"] == pytest.approx(b["score"], abs=1e-5)
-
-
-@pytest.mark.runs("grpo_resume", "grpo")
-def test_grpo_twin_resumes_exactly(jobs):
-    (_, resumed, _), grpo_run = jobs.get("grpo_resume"), jobs.get("grpo")
-    assert "continuing after step 2" in resumed.log
-    assert_steps_equal(resumed, grpo_run, COMPARED)
