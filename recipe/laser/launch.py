@@ -146,16 +146,10 @@ def configure_loggers(config: DictConfig, environ=os.environ) -> None:
             config.trainer.logger = loggers
 
 
-def joins_existing_cluster(config: DictConfig, environ=os.environ) -> bool:
-    address = (config.ray_kwargs.get("ray_init") or {}).get("address") or environ.get("RAY_ADDRESS")
-    return bool(address) and address != "local"
-
-
-def cluster_address(argv: list[str], environ=os.environ) -> str | None:
-    """The address of the cluster the run joins: ``ray_kwargs.ray_init.address=`` (verl passes it to
-    ``ray.init``, which prefers it) or RAY_ADDRESS; None for a local cluster."""
-    given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.startswith("ray_kwargs.ray_init.address=")]
-    address = (given[-1] if given else None) or environ.get("RAY_ADDRESS")
+def cluster_address(given: str | None, environ=os.environ) -> str | None:
+    """The address of the cluster the run joins: ``given`` (``ray_kwargs.ray_init.address``, which
+    ``ray.init`` prefers) or RAY_ADDRESS; None for a local cluster."""
+    address = given or environ.get("RAY_ADDRESS")
     return address if address and address not in ("local", "null") else None
 
 
@@ -183,7 +177,8 @@ def enable_ray_token_auth(argv: list[str], environ=os.environ, requires_token=cl
     join a cluster started without it (the task runner is cancelled before it starts). So the cluster
     is asked (``cluster_requires_token``); when it cannot be asked, a token on this machine decides.
     An explicit RAY_AUTH_MODE is left alone."""
-    address = cluster_address(argv, environ)
+    given = [a.split("=", 1)[1].strip("'\"") for a in argv if a.startswith("ray_kwargs.ray_init.address=")]
+    address = cluster_address(given[-1] if given else None, environ)
     if address is None or environ.get("RAY_AUTH_MODE"):
         return False
     home_token = Path(environ.get("HOME", Path.home())) / ".ray" / "auth_token"
@@ -235,11 +230,11 @@ def configure_ray(config: DictConfig, environ=os.environ) -> None:
         for key, value in env.items():
             if key not in env_vars:
                 env_vars[key] = value
-        if joins_existing_cluster(config, environ):
+        address = cluster_address(ray_init.get("address"), environ)
+        if address is not None:
             dropped = [k for k in ("num_cpus", "num_gpus") if ray_init.get(k) is not None]
             for key in dropped:
                 del ray_init[key]
-            address = ray_init.get("address") or environ.get("RAY_ADDRESS")
             print(
                 f"[laser] joining the Ray cluster at {address}"
                 + (f" (its own resources: ray_kwargs.ray_init.{'/'.join(dropped)} dropped)" if dropped else "")
