@@ -83,9 +83,20 @@ def check_supported(config: DictConfig) -> None:
         refusals.append("distillation.enabled=True: on-policy distillation is not supported with LaSeR")
     if (config.get("critic") or {}).get("enable", False):
         refusals.append("critic.enable=True: LaSeR runs with GRPO, without a critic")
-    mode_config = (config.trainer.v1.get("laser") or {}) if "v1" in config.trainer else {}
-    if mode_config.get("parameter_sync_step", 1) != 1:
-        refusals.append("trainer.v1.laser.parameter_sync_step != 1: LaSeR runs verl's synchronous trainer only")
+    v1 = config.trainer.get("v1") or {}
+    # LaSeRTrainer runs as verl's "sync" mode, so verl's PPOTrainer.__init__ reads
+    # trainer.v1.sync.parameter_sync_step: above 1 it splits each step into that many rollouts and
+    # updates, each from a policy older than the one that sampled it (tests/recipe/laser/test_launch.py).
+    sync_steps = (v1.get("sync") or {}).get("parameter_sync_step", 1)
+    if sync_steps != 1:
+        refusals.append(
+            f"trainer.v1.sync.parameter_sync_step={sync_steps}: LaSeR's advantages and warm-up schedule are "
+            "defined per synchronous step; keep 1"
+        )
+    if "parameter_sync_step" in (v1.get("laser") or {}):
+        refusals.append(
+            "trainer.v1.laser.parameter_sync_step: verl never reads it (the LaSeR trainer runs as mode sync); remove it"
+        )
     if refusals:
         raise LaSeRConfigError("unsupported with laser.enable=true:\n  - " + "\n  - ".join(refusals))
 

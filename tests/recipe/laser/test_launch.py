@@ -6,6 +6,7 @@ environment that carries the recipe into the workers of a cluster started before
 
 import concurrent.futures
 import os
+from unittest import mock
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -46,7 +47,8 @@ def composed(*overrides):
         ("actor_rollout_ref.rollout.agent.agent_loop_config_path=loops.yaml", "actor_rollout_ref.rollout.agent"),
         ("actor_rollout_ref.actor.strategy=megatron", "actor_rollout_ref.actor.strategy=megatron"),
         ("actor_rollout_ref.model.lora_rank=8", "actor_rollout_ref.model.lora_rank"),
-        ("+trainer.v1.laser.parameter_sync_step=4", "parameter_sync_step"),
+        ("+trainer.v1.sync.parameter_sync_step=2", "trainer.v1.sync.parameter_sync_step=2"),
+        ("+trainer.v1.laser.parameter_sync_step=1", "trainer.v1.laser.parameter_sync_step: verl never reads it"),
     ],
 )
 def test_unsupported_modes_are_refused_naming_the_key(override, key):
@@ -54,6 +56,20 @@ def test_unsupported_modes_are_refused_naming_the_key(override, key):
     with pytest.raises(LaSeRConfigError, match="unsupported with laser.enable=true") as error:
         check_supported(config)
     assert key in str(error.value)
+
+
+def test_the_refused_sync_key_is_the_one_verl_reads_for_the_laser_trainer():
+    """verl's PPOTrainer.__init__ reads parameter_sync_step under the trainer's mode; the LaSeR trainer
+    runs as mode sync, so trainer.v1.sync.parameter_sync_step changes verl's step and the laser one
+    does nothing. Breaks when verl reads the key elsewhere."""
+    from verl.trainer.ppo.v1 import trainer_base
+
+    from recipe.laser.trainer import LaSeRTrainer
+
+    with mock.patch.object(trainer_base.PPOTrainer, "_build_replay_buffer", lambda self: None):
+        read = LaSeRTrainer(composed("+trainer.v1.sync.parameter_sync_step=2"))
+        ignored = LaSeRTrainer(composed("+trainer.v1.laser.parameter_sync_step=2"))
+    assert (read.trainer_mode, read.parameter_sync_step, ignored.parameter_sync_step) == ("sync", 2, 1)
 
 
 def test_supported_config_passes_and_refusals_come_before_any_worker():
