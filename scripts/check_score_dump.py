@@ -10,7 +10,7 @@ end-to-end tests run.
 Checks, for the responses of one step (by default step 1, where the actor still has the model's
 weights; a later step needs ``--model`` to be that step's weights):
 1. every response the trainer scored ends with an end token followed by z_c, and every response it
-   did not score does not end with an end token (so ``laser/valid_fraction`` counts exactly the
+   did not score (truncated) ends with neither (so ``laser/valid_fraction`` counts exactly the
    finished responses; with ``--metrics`` it is compared with the logged value too);
 2. the z_c log-prob the trainer read from verl's actor equals log p(z_c | prompt, response, EOS)
    from a transformers forward of the same token ids, within ``--atol``.
@@ -75,6 +75,8 @@ def check(args) -> dict:
                 placement_errors.append(f"record {i}: scored but its tokens end with {ids[-3:]}")
         elif n > 0 and ids[-1] in end_ids:
             placement_errors.append(f"record {i}: ends with end token {ids[-1]} but was not scored")
+        elif n > 0 and ids[-1] == zc:
+            placement_errors.append(f"record {i}: not scored (truncated) but z_c was appended")
     valid_fraction = sum(r["valid"] for r in records) / len(records)
     logged = logged_valid_fraction(Path(args.metrics), args.step) if args.metrics else None
 
@@ -93,6 +95,7 @@ def check(args) -> dict:
         "step": args.step,
         "responses": len(records),
         "scored": sum(r["valid"] for r in records),
+        "truncated": sum(not r["valid"] and r["response_length"] > 0 for r in records),
         "valid_fraction": valid_fraction,
         "logged_valid_fraction": logged,
         "placement_errors": placement_errors[:10],

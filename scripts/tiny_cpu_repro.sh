@@ -12,10 +12,8 @@
 set -xeuo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ -z "${PYTHON:-}" ]; then
-    if [ -x "$REPO_DIR/.venv/bin/python" ]; then PYTHON=$REPO_DIR/.venv/bin/python; else PYTHON=python3; fi
-fi
-export PYTHON
+source "$REPO_DIR/scripts/python_env.sh"
+pick_python "the tiny CPU reproduction (run_laser.sh without PRESET)" cpu
 
 SEED=${SEED:-0}                           # RL data order and sampling, evaluation sampling (not the warm start)
 TASK=${TASK:-zero_or_sum}
@@ -40,28 +38,56 @@ EVAL_N=${EVAL_N:-8}                       # samples per held-out problem: voting
 OUT_DIR=${OUT_DIR:-$REPO_DIR/outputs/tiny_cpu_repro/seed$SEED}
 CKPT_ROOT=${CKPT_ROOT:-$REPO_DIR/checkpoints/tiny_cpu_repro/seed$SEED}
 
+# A second run keeps what the first finished: a training run with its final checkpoint is not trained
+# again, an unfinished one continues from its last checkpoint (trainer.resume_mode=auto), evaluations
+# resume. Other options than those recorded next to earlier results are refused; FRESH=1 deletes them.
+if [ "${FRESH:-0}" = 1 ]; then
+    echo "tiny_cpu_repro.sh: FRESH=1: deleting $CKPT_ROOT/grpo, $CKPT_ROOT/laser and $OUT_DIR" >&2
+    rm -rf "${CKPT_ROOT:?}/grpo" "$CKPT_ROOT/laser" "${OUT_DIR:?}"
+fi
+export FRESH=0  # the training runs below keep their checkpoints
+same_options_as_before() {  # $1 record file, then the options, one per line on stdin
+    local given
+    given=$(cat)
+    if [ -f "$1" ] && [ "$(cat "$1")" != "$given" ]; then
+        set +x
+        echo "tiny_cpu_repro.sh: the results next to $1 were made with other options:" >&2
+        diff <(cat "$1") <(echo "$given") | grep '^[<>]' | sed 's/^</  before:/; s/^>/  now:   /' >&2
+        echo "  FRESH=1 bash run_laser.sh starts over (deletes them); or set CKPT_ROOT and OUT_DIR to keep both" >&2
+        exit 2
+    fi
+    mkdir -p "$(dirname "$1")"
+    [ -f "$1" ] || echo "$given" > "$1"
+}
+
 start=$SECONDS
-mkdir -p "$OUT_DIR"
 for run in grpo laser; do
     alpha=$ALPHA tau=$TAU
     if [ "$run" = grpo ]; then alpha=0 tau=0; fi
-    rm -rf "${CKPT_ROOT:?}/$run"
-    env PRESET=tiny_cpu_laser MODEL_DIR="$MODEL_DIR" MODEL_PATH="$WARM_MODEL" WARM_STEPS="$WARM_STEPS" TASK="$TASK" \
-        WARM_ERROR_RATE="$WARM_ERROR_RATE" \
-        DATA_DIR="$DATA_DIR" N_TRAIN="$N_TRAIN" N_TEST="$N_TEST" CKPT_DIR="$CKPT_ROOT/$run" SEED="$SEED" \
-        TOTAL_STEPS="$TOTAL_STEPS" SAVE_FREQ="$TOTAL_STEPS" LR="$LR" TRAIN_PROMPTS_PER_STEP="$TRAIN_PROMPTS_PER_STEP" \
-        N_RESPONSES="$N_RESPONSES" MAX_RESPONSE_LENGTH="$MAX_RESPONSE_LENGTH" ALPHA="$alpha" BETA_V="$BETA_V" \
-        TAU="$tau" C_REF=auto STD_THRESHOLD="$STD_THRESHOLD" REASONING_WARMUP=0 SELF_REWARD_WARMUP="$SELF_REWARD_WARMUP" \
-        bash "$REPO_DIR/run_laser.sh" trainer.experiment_name="tiny_cpu_repro_${run}_seed$SEED" "$@"
+    run_env=(PRESET=tiny_cpu_laser MODEL_DIR="$MODEL_DIR" MODEL_PATH="$WARM_MODEL" WARM_STEPS="$WARM_STEPS" TASK="$TASK"
+        WARM_ERROR_RATE="$WARM_ERROR_RATE" DATA_DIR="$DATA_DIR" N_TRAIN="$N_TRAIN" N_TEST="$N_TEST"
+        CKPT_DIR="$CKPT_ROOT/$run" SEED="$SEED" TOTAL_STEPS="$TOTAL_STEPS" SAVE_FREQ="$TOTAL_STEPS" LR="$LR"
+        TRAIN_PROMPTS_PER_STEP="$TRAIN_PROMPTS_PER_STEP" N_RESPONSES="$N_RESPONSES"
+        MAX_RESPONSE_LENGTH="$MAX_RESPONSE_LENGTH" ALPHA="$alpha" BETA_V="$BETA_V" TAU="$tau" C_REF=auto
+        STD_THRESHOLD="$STD_THRESHOLD" REASONING_WARMUP=0 SELF_REWARD_WARMUP="$SELF_REWARD_WARMUP")
+    printf '%s\n' "${run_env[@]}" "hydra overrides: $*" | same_options_as_before "$CKPT_ROOT/$run/repro_options.txt"
+    if [ -d "$CKPT_ROOT/$run/global_step_$TOTAL_STEPS/actor/huggingface" ]; then
+        echo "tiny_cpu_repro.sh: $run is finished in $CKPT_ROOT/$run: kept (FRESH=1 trains it again)" >&2
+        continue
+    fi
+    env "${run_env[@]}" bash "$REPO_DIR/run_laser.sh" trainer.experiment_name="tiny_cpu_repro_${run}_seed$SEED" "$@"
 done
+printf '%s\n' "EVAL_N=$EVAL_N" "SEED=$SEED" "BETA_V=$BETA_V" "MAX_RESPONSE_LENGTH=$MAX_RESPONSE_LENGTH" \
+    "CKPT_ROOT=$CKPT_ROOT" "DATA_DIR=$DATA_DIR" | same_options_as_before "$OUT_DIR/repro_options.txt"
 
-# Held-out evaluation: the warm start and both runs, with the c_ref the LaSeR run measured.
+# Held-out evaluation: the warm start and both runs, with the c_ref the LaSeR run measured (a finished
+# evaluation is read back, not sampled again).
 for name in warm_start grpo laser; do
     model=$WARM_MODEL
     [ "$name" != warm_start ] && model=$CKPT_ROOT/$name/global_step_$TOTAL_STEPS/actor/huggingface
     "$PYTHON" -m recipe.laser.evaluation.evaluate --backend hf --model "$model" --data "$DATA_DIR/test.parquet" \
         --out-dir "$OUT_DIR/eval_$name" --n "$EVAL_N" --max-tokens "$MAX_RESPONSE_LENGTH" --seed "$SEED" \
-        --prompt-style training --beta-v "$BETA_V" --c-ref "$CKPT_ROOT/laser/laser_c_ref.json" --force --no-progress
+        --prompt-style training --beta-v "$BETA_V" --c-ref "$CKPT_ROOT/laser/laser_c_ref.json" --no-progress
 done
 "$PYTHON" "$REPO_DIR/scripts/repro_report.py" --out-dir "$OUT_DIR" \
     --run GRPO="$CKPT_ROOT/grpo/metrics.jsonl" --run LaSeR="$CKPT_ROOT/laser/metrics.jsonl" \

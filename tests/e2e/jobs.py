@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO_DIR, warm_start_in_subprocess
+from tests.conftest import FIXTURES, REPO_DIR, require_vllm_env, warm_start_in_subprocess
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
@@ -90,10 +90,12 @@ class RayCluster:
     with its own temporary folder; stopped by ending its process group, so that no other Ray on the
     machine is touched."""
 
-    def __init__(self, nice: int = 0, token_auth: bool = False):
+    def __init__(self, nice: int = 0, token_auth: bool = False, python: Path | None = None):
+        self.nice_value = nice
         self.nice = ["nice", "-n", str(nice)]  # a prefix for the commands of the runs on this cluster
         self.token_auth = token_auth
-        self.address, self.proc, self.log = start_ray_cluster(self.nice, token_auth)
+        # the environment its workers run in: the test's own, or another (the vLLM one)
+        self.address, self.proc, self.log = start_ray_cluster(self.nice, token_auth, Path(python or sys.executable))
 
     def stop(self):
         # `ray start --block` takes about 30 s to wind down after SIGTERM; a few seconds of grace,
@@ -107,8 +109,8 @@ class RayCluster:
         self.log.close()
 
 
-def start_ray_cluster(nice: list[str], token_auth: bool):
-    ray = Path(sys.executable).parent / "ray"
+def start_ray_cluster(nice: list[str], token_auth: bool, python: Path):
+    ray = python.parent / "ray"
     port = free_port()
     temp_dir = Path(tempfile.mkdtemp(prefix="laser-ray-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VERL_", "LASER_", "RAY_"))}
@@ -301,8 +303,9 @@ def kill_and_resume(workdir: Path, cluster: RayCluster, env: dict) -> tuple[Run,
     return killed, resumed, c_ref_before
 
 
-def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> Path:
-    """The README's reproduction (run_laser.sh without PRESET), shortened to 2 RL steps."""
+def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict:
+    """The README's reproduction (run_laser.sh without PRESET), shortened to 2 RL steps; then the same
+    command again, and once with another learning rate."""
     env = {
         **run_environ(cluster),
         "MODEL_DIR": str(inputs.random_base),
@@ -321,7 +324,63 @@ def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> Path:
     proc = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=1800)
     (workdir / "run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
-    return workdir
+    # the same command again keeps every result; with another option it refuses, naming FRESH=1
+    # what is expensive to make: the checkpoints and metrics of both runs, the evaluations' samples
+    results = [*(workdir / "ckpt").rglob("*"), *(workdir / "out").glob("eval_*/samples/*.jsonl")]
+    first = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in results if f.is_file()}
+    again = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900)
+    (workdir / "again.log").write_text(again.stdout + again.stderr)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
+    kept = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in first if f.is_file()}
+    changed = {**env, "LR": "1e-3"}
+    refused = subprocess.run(command, env=changed, cwd=REPO_DIR, capture_output=True, text=True, timeout=300)
+    (workdir / "refused.log").write_text(refused.stdout + refused.stderr)
+    return {"workdir": workdir, "first": first, "kept": kept, "again": again, "refused": refused}
+
+
+def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, dict, str]:
+    """The gpu_smoke preset's sequence on a CPU: verl's vLLM rollout (vLLM for CPU, .venv-vllm) for 3
+    LaSeR steps on the warm-started chat model (pad != EOS), then scripts/check_score_dump.py. Its own
+    Ray cluster, started from the vLLM environment (a cluster's workers run the python it was started
+    with), at the lane's priority. Then run_eval.sh with vLLM in the same environment."""
+    from data_prep.synthetic_arithmetic import write_synthetic_arithmetic
+
+    python = require_vllm_env()
+    data = write_synthetic_arithmetic(workdir / "data", n_train=64, n_test=8)
+    vllm_cluster = RayCluster(cluster.nice_value, python=python)
+    try:
+        run = run_preset(
+            workdir,
+            vllm_cluster,
+            PRESET="gpu_smoke",
+            DEVICE="cpu",
+            MODEL_PATH=inputs.warm_chat,
+            TRAIN_FILE=str(data["train"]),
+            TRAIN_PROMPTS_PER_STEP="4",
+            N_RESPONSES="4",
+            MAX_PROMPT_LENGTH="64",
+            MAX_RESPONSE_LENGTH="11",  # the warm start's answers take 7-12 tokens: some end, some are cut off
+            MAX_TOKENS_PER_GPU="1024",
+            LR="5e-4",  # large enough that a missed weight sync would show in the rollout/actor difference
+        )  # fmt: skip
+    finally:
+        vllm_cluster.stop()
+    command = [str(python), str(REPO_DIR / "scripts/check_score_dump.py"), "--dump", str(workdir / "scores.jsonl"),
+               "--model", inputs.warm_chat, "--metrics", str(run.ckpt / "metrics.jsonl"), "--atol", "1e-4"]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO_DIR)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("SCORE_DUMP_CHECK ")), None)
+    assert proc.returncode == 0 and line, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # evaluation in the same environment: run_eval.sh with vLLM, a slice of the five benchmarks
+    env = {**os.environ, "MODEL_PATH": inputs.warm_chat, "EVAL_DATA": str(workdir / "eval_data" / "eval"),
+           "OUT_DIR": str(workdir / "eval"), "BACKEND": "vllm", "LIMIT": "2", "N": "2", "MAX_TOKENS": "16"}  # fmt: skip
+    env.pop("PYTHON", None)
+    evaluation = subprocess.run(
+        [*cluster.nice, "bash", str(REPO_DIR / "run_eval.sh"), "--enforce-eager", "--no-progress"],
+        env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    (workdir / "eval.log").write_text(evaluation.stdout + evaluation.stderr)
+    assert evaluation.returncode == 0, (evaluation.stdout + evaluation.stderr)[-4000:]
+    return run, json.loads(line.split(" ", 1)[1]), evaluation.stdout + evaluation.stderr
 
 
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
@@ -348,6 +407,7 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
     # GRPO run (step 1: the same samples) and the killed-and-resumed LaSeR run (every step)
     "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True), NGPUS="2"),
     "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
+    "vllm_smoke": vllm_smoke,
     "exact_chat": lambda d, cluster, i: run_preset(
         d,
         cluster,

@@ -1,7 +1,8 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 """The README's reproduction (``bash run_laser.sh`` without PRESET) end to end, shortened to 2 RL
-steps: the pipeline, not the figures (those are in the README, made by the full run)."""
+steps: the pipeline, not the figures (those are in the README, made by the full run); a second run
+of the same command keeps everything, one with another option is refused."""
 
 import json
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.runs("tiny_repro")
 def test_tiny_cpu_repro_pipeline(jobs):
-    workdir = jobs.get("tiny_repro")
+    workdir = jobs.get("tiny_repro")["workdir"]
     out, ckpt = workdir / "out", workdir / "ckpt"
     summary = json.loads((out / "summary.json").read_text())
     kinds = set(pd.read_parquet(workdir / "data" / "test.parquet")["extra_info"].map(lambda e: e["kind"]))
@@ -37,3 +38,18 @@ def test_tiny_cpu_repro_pipeline(jobs):
     assert "| LaSeR |" in table and "Weighted@2" in table
     for png in ("curves.png", "voting.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.runs("tiny_repro")
+def test_a_second_reproduction_keeps_every_result_and_other_options_are_refused(jobs):
+    job = jobs.get("tiny_repro")
+    again, refused = job["again"], job["refused"]
+    log = again.stdout + again.stderr
+    for run in ("grpo", "laser"):
+        assert f"tiny_cpu_repro.sh: {run} is finished in" in log and "FRESH=1 trains it again" in log
+    assert "main_laser" not in log, "a finished run was trained again"
+    assert job["kept"] == job["first"], "the second run changed the first one's results"
+    assert refused.returncode == 2
+    message = refused.stderr
+    assert "were made with other options" in message and "before:LR=0.0005" in message.replace(" ", "")
+    assert "FRESH=1 bash run_laser.sh starts over" in message

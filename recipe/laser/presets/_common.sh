@@ -1,6 +1,6 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
-# The presets' one shared helper: functions that build a preset's inputs when they are missing.
+# The presets' shared helpers: functions that build a preset's inputs when they are missing, and the CPU path.
 # Sourced by each preset; defines functions only. run_laser.sh calls the preset's prepare_inputs
 # before training; every command here keeps what is already there (built with the same options).
 
@@ -25,4 +25,42 @@ ensure_math_data() {
     if [ ! -f "$1/train.parquet" ]; then
         "$PYTHON" -m data_prep.prepare_math --out-dir "$1" --tokenizer "$2" ${CHAT_TEMPLATE:+--chat-template "$CHAT_TEMPLATE"}
     fi
+}
+
+# The CPU path, for a preset that runs on a machine without an accelerator: verl_patches.cpu.plugin in
+# every verl process (recipe/laser/launch.py passes these variables on to Ray's workers) and, in
+# CPU_PLATFORM_ARGS, the overrides that put verl's trainer on the CPU. $1: the rollout, hf (the
+# plugin's) or vllm (verl's own, with vLLM for CPU: no sleep mode, eager, a fixed KV cache in host
+# memory); $2: training processes (FSDP ranks over gloo, each a logical GPU for Ray). Sets PRESET_ENV
+# to the environment that path needs (scripts/python_env.sh).
+use_cpu_platform() {
+    export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin${VERL_USE_EXTERNAL_MODULES:+,$VERL_USE_EXTERNAL_MODULES}
+    export VERL_PLATFORM=cpu
+    export TOKENIZERS_PARALLELISM=false
+    CPU_PLATFORM_ARGS=(
+        trainer.device=cpu
+        actor_rollout_ref.actor.strategy=fsdp2
+        actor_rollout_ref.actor.fsdp_config.use_torch_compile=False
+        actor_rollout_ref.ref.strategy=fsdp2
+        actor_rollout_ref.ref.fsdp_config.use_torch_compile=False
+        actor_rollout_ref.rollout.name="$1"
+        actor_rollout_ref.rollout.dtype=float32
+        actor_rollout_ref.rollout.tensor_model_parallel_size=1
+        actor_rollout_ref.rollout.agent.num_workers=1
+        reward.num_workers=1
+        transfer_queue.backend.SimpleStorage.num_data_storage_units=1
+        ray_kwargs.ray_init.num_cpus=16
+        +ray_kwargs.ray_init.num_gpus="$2"
+    )
+    case "$1" in
+        hf) PRESET_ENV=cpu ;;
+        vllm) PRESET_ENV=vllm-cpu
+            CPU_PLATFORM_ARGS+=(
+                +actor_rollout_ref.rollout.enable_sleep_mode=False
+                actor_rollout_ref.rollout.free_cache_engine=False
+                actor_rollout_ref.rollout.enforce_eager=True
+                +actor_rollout_ref.rollout.engine_kwargs.vllm.kv_cache_memory_bytes="${VLLM_CPU_KV_CACHE_BYTES:-268435456}"
+            ) ;;
+        *) echo "use_cpu_platform: rollout '$1': expected hf or vllm" >&2; exit 2 ;;
+    esac
 }

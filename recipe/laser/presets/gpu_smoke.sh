@@ -6,11 +6,13 @@
 #   bash setup.sh --gpu && PRESET=gpu_smoke bash run_laser.sh
 #   .venv-gpu/bin/python scripts/check_score_dump.py --dump checkpoints/gpu_smoke/scores.jsonl \
 #       --model Qwen/Qwen2.5-0.5B-Instruct --metrics checkpoints/gpu_smoke/metrics.jsonl --atol 0.05
-# Not run here (no GPU); composed and refusal-checked by tests/recipe/laser/test_presets.py.
+# On a CPU, the same sequence with vLLM for CPU and a tiny model (what tests/e2e runs; .venv-vllm):
+#   DEVICE=cpu MODEL_PATH=<a small local model> TRAIN_FILE=<parquet> MAX_RESPONSE_LENGTH=16 PRESET=gpu_smoke bash run_laser.sh
 
 # -- cluster --------------------------------------------------------------------------------------------
 NNODES=${NNODES:-1}
 NGPUS_PER_NODE=${NGPUS_PER_NODE:-1}
+DEVICE=${DEVICE:-cuda}                                           # cuda | cpu (vLLM for CPU, verl_patches.cpu)
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}            # vLLM's share; the actor needs the rest
 # -- paths ----------------------------------------------------------------------------------------------
 MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-0.5B-Instruct}             # pad != EOS: z_c follows <|im_end|>
@@ -36,11 +38,21 @@ LR=${LR:-1e-6}
 SEED=${SEED:-0}
 
 export VERL_FILE_LOGGER_PATH=$METRICS_FILE
-
 source "$REPO_DIR/recipe/laser/presets/_common.sh"
+PRESET_ENV=gpu                                                   # scripts/python_env.sh
+CPU_PLATFORM_ARGS=()
+case "$DEVICE" in
+    cuda) ;;
+    cpu) use_cpu_platform vllm "$NGPUS_PER_NODE" ;;              # PRESET_ENV=vllm-cpu
+    *) echo "gpu_smoke: DEVICE=$DEVICE: expected cuda or cpu" >&2; exit 2 ;;
+esac
 prepare_inputs() {
+    if [ -e "$SCORE_DUMP" ]; then  # the checker reads step 1 of one run: a second run would add its own
+        echo "gpu_smoke: $SCORE_DUMP holds an earlier smoke run; FRESH=1 PRESET=gpu_smoke bash run_laser.sh" \
+             "starts over (deletes $CKPT_DIR), or set CKPT_DIR to keep both" >&2
+        exit 2
+    fi
     mkdir -p "$CKPT_DIR"
-    rm -f "$SCORE_DUMP"  # one run's records: the checker reads step 1
     if [ ! -f "$TRAIN_FILE" ]; then
         "$PYTHON" -m data_prep.prepare_math --out-dir "$DATA_DIR" --tokenizer "$MODEL_PATH" --no-train
     fi
@@ -87,9 +99,10 @@ PRESET_ARGS=(
     trainer.val_before_train=False
     trainer.test_freq=-1
     trainer.save_freq=-1
-    trainer.resume_mode=disable
+    trainer.resume_mode=auto
     trainer.logger=[console,file]
     trainer.project_name=laser-verl
     trainer.experiment_name=$PRESET
     trainer.default_local_dir="$CKPT_DIR"
+    "${CPU_PLATFORM_ARGS[@]}"
 )

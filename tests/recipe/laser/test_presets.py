@@ -6,6 +6,7 @@ nothing runs), passes the recipe's refusals, and the paper presets hold the pape
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -25,7 +26,9 @@ PAPER = {
 
 
 def compose(preset: str, tmp_path, *overrides, **env) -> dict:
-    env = {**os.environ, "PRESET": preset, "CKPT_DIR": str(tmp_path / "ckpt"), **env}
+    """The preset's config as run_laser.sh composes it, in the test's environment (PYTHON: a GPU preset
+    composes without .venv-gpu)."""
+    env = {**os.environ, "PRESET": preset, "CKPT_DIR": str(tmp_path / "ckpt"), "PYTHON": sys.executable, **env}
     proc = subprocess.run(
         ["bash", str(REPO_DIR / "run_laser.sh"), *overrides, "--cfg", "job"],
         env=env, capture_output=True, text=True, timeout=300, cwd=REPO_DIR,
@@ -70,6 +73,16 @@ def test_gpu_smoke_preset(tmp_path):
     assert cfg["trainer"]["n_gpus_per_node"] == 1
 
 
+def test_gpu_smoke_on_a_cpu_uses_verls_vllm_rollout_with_the_cpu_settings(tmp_path):
+    cfg = compose("gpu_smoke", tmp_path, DEVICE="cpu")
+    check_supported(OmegaConf.create(cfg))
+    rollout = cfg["actor_rollout_ref"]["rollout"]
+    assert rollout["name"] == "vllm" and cfg["trainer"]["device"] == "cpu"
+    assert not rollout["enable_sleep_mode"] and not rollout["free_cache_engine"] and rollout["enforce_eager"]
+    assert rollout["engine_kwargs"]["vllm"]["kv_cache_memory_bytes"] == 268435456 and rollout["dtype"] == "float32"
+    assert cfg["actor_rollout_ref"]["actor"]["strategy"] == "fsdp2"
+
+
 def test_multi_node_and_passthrough_overrides(tmp_path):
     cfg = compose("qwen2.5-7b_laser", tmp_path, "laser.tau=0.0", NNODES="4", NGPUS_PER_NODE="8")
     assert cfg["trainer"]["nnodes"] == 4 and cfg["laser"]["tau"] == 0.0
@@ -101,5 +114,27 @@ def test_presets_do_no_work_when_sourced_and_read_alone():
             line for line in body.splitlines()
             if line.strip() and not line.lstrip().startswith(("#", "export ", "source ", ")", "PRESET_ARGS"))
             and not re.match(r"^\s*[A-Z_]+=", line) and not line.startswith("    ")
+            and not re.match(r"^(case |esac$|use_cpu_platform )", line)
         ]  # fmt: skip
         assert commands == [], (preset, commands)
+
+
+def test_a_second_smoke_run_is_refused_and_fresh_starts_over(tmp_path):
+    """No destructive default: the smoke preset keeps an earlier run's score dump and refuses, naming
+    FRESH=1; FRESH=1 deletes the run's folder first. (PYTHON=true: the shell logic only, no run.)"""
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "scores.jsonl").write_text('{"step": 1}\n')
+    (ckpt / "metrics.jsonl").write_text("{}\n")
+    train = tmp_path / "train.parquet"
+    train.write_bytes(b"")
+    env = {**os.environ, "PRESET": "gpu_smoke", "CKPT_DIR": str(ckpt), "TRAIN_FILE": str(train), "PYTHON": "true"}
+    run = ["bash", str(REPO_DIR / "run_laser.sh")]
+    refused = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "FRESH=1 PRESET=gpu_smoke bash run_laser.sh" in refused.stderr
+    assert (ckpt / "scores.jsonl").read_text() == '{"step": 1}\n'
+    fresh = subprocess.run(run, env={**env, "FRESH": "1"}, capture_output=True, text=True, timeout=60)
+    assert fresh.returncode == 0 and f"FRESH=1: deleting {ckpt}" in fresh.stderr
+    assert ckpt.is_dir() and not any(ckpt.iterdir())
+    cfg = compose("gpu_smoke", tmp_path)
+    assert cfg["trainer"]["resume_mode"] == "auto"
