@@ -19,10 +19,11 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to a Hugging Face model folder (verl checkpoints: see docs/evaluation.md)}
 FAMILY=${FAMILY:-auto}                                  # qwen2.5, orz, octothinker; auto: from the model
-EVAL_DATA=${EVAL_DATA:-$REPO_DIR/data/eval_$(basename "${MODEL_PATH%/}")/eval}  # parquet files, one per benchmark
-# default output name: checkpoints/<run>/global_step_N/actor/huggingface -> <run>_global_step_N;
+# the model's name: checkpoints/<run>/global_step_N/actor/huggingface -> <run>_global_step_N;
 # any other path or hub id -> its slashes as underscores
 run_name=${MODEL_PATH%/}; run_name=${run_name%/actor/huggingface}; run_name=${run_name#*checkpoints/}
+# the five benchmarks rendered with this model's tokenizer and chat template, one parquet file each
+EVAL_DATA=${EVAL_DATA:-$REPO_DIR/data/eval/${run_name//\//_}/eval}
 OUT_DIR=${OUT_DIR:-$REPO_DIR/outputs/eval/${run_name//\//_}}
 BACKEND=${BACKEND:-vllm}                                # vllm | hf
 N=${N:-}                                                # samples per problem; empty: 2 (MATH500, OlympiadBench), 32 (AMC23, AIME24/25)

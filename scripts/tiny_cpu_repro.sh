@@ -52,7 +52,7 @@ same_options_as_before() {  # $1 record file, then the options, one per line on 
     if [ -f "$1" ] && [ "$(cat "$1")" != "$given" ]; then
         set +x
         echo "tiny_cpu_repro.sh: the results next to $1 were made with other options:" >&2
-        diff <(cat "$1") <(echo "$given") | grep '^[<>]' | sed 's/^</  before:/; s/^>/  now:   /' >&2
+        { diff <(cat "$1") <(echo "$given") || true; } | grep '^[<>]' | sed 's/^</  before:/; s/^>/  now:   /' >&2
         echo "  FRESH=1 bash run_laser.sh starts over (deletes them); or set CKPT_ROOT and OUT_DIR to keep both" >&2
         exit 2
     fi

@@ -35,10 +35,17 @@ def documented_commands() -> list[tuple[str, str]]:
     return commands
 
 
-def split_env(command: str) -> tuple[dict, str]:
+def split_env(command: str, tmp_path: Path) -> tuple[dict, str]:
+    """The leading VAR=value assignments and the rest; a placeholder gets a value: <head>, <head-ip> an
+    address, any other <name> a path."""
+
+    def filled(value: str) -> str:
+        value = value.replace("<head>", "127.0.0.1").replace("<head-ip>", "127.0.0.1")
+        return re.sub(r"<([\w.-]+)>", lambda m: str(tmp_path / m.group(1)), value)
+
     env = {}
     while match := ENV_ASSIGNMENT.match(command):
-        env[match.group(1)] = match.group(2).replace("<head>", "127.0.0.1").replace("<head-ip>", "127.0.0.1")
+        env[match.group(1)] = filled(match.group(2))
         command = command[match.end() :]
     return env, command
 
@@ -53,8 +60,8 @@ def run_laser(args: list[str], tmp_path: Path, **env) -> subprocess.CompletedPro
 
 
 @pytest.fixture
-def fake_gpu_venv(tmp_path) -> Path:
-    """A stand-in for .venv-gpu: its python is the test's own interpreter (composing needs only verl)."""
+def fake_venv(tmp_path) -> Path:
+    """A stand-in for .venv-gpu or .venv-vllm: its python is the test's own interpreter (composing needs only verl)."""
     venv = tmp_path / "venv-gpu"
     (venv / "bin").mkdir(parents=True)
     python = venv / "bin" / "python"
@@ -66,12 +73,13 @@ def fake_gpu_venv(tmp_path) -> Path:
 def test_the_documents_have_the_commands_this_file_checks():
     commands = [c for _, c in documented_commands()]
     assert "bash setup.sh --gpu" in commands and "PRESET=gpu_smoke bash run_laser.sh" in commands
-    assert len(commands) >= 12, commands
+    assert any(c.startswith("DEVICE=cpu ") for c in commands)
+    assert len(commands) >= 15, commands
 
 
 @pytest.mark.parametrize("document,command", documented_commands(), ids=lambda x: x[:60])
-def test_documented_command(document, command, tmp_path, fake_gpu_venv):
-    env, rest = split_env(command)
+def test_documented_command(document, command, tmp_path, fake_venv):
+    env, rest = split_env(command, tmp_path)
     setup_options = re.findall(r"^\s+(cpu|--[a-z-]+)\) REQUIREMENTS", (REPO_DIR / "setup.sh").read_text(), flags=re.M)
     if match := re.fullmatch(r"bash setup\.sh( --[a-z-]+)?", rest):
         assert (match.group(1) or " cpu").strip() in setup_options, f"{document}: setup.sh has no {match.group(1)}"
@@ -81,18 +89,21 @@ def test_documented_command(document, command, tmp_path, fake_gpu_venv):
             jobs = (REPO_DIR / "tests/e2e/jobs.py").read_text()
             assert 'command = [*cluster.nice, "bash", str(REPO_DIR / "run_laser.sh")]' in jobs and not args
             return
-        # no GPU environment: the error names the command that builds it
-        missing = run_laser([*args, "--cfg", "job"], tmp_path, GPU_VENV=str(tmp_path / "absent"), **env)
-        assert missing.returncode == 2 and "`bash setup.sh --gpu`" in missing.stderr, missing.stderr[-2000:]
+        # the GPU presets run in .venv-gpu; DEVICE=cpu in .venv-vllm
+        on_cpu = env.get("DEVICE") == "cpu"
+        kind, variable, flag = ("vllm-cpu", "VLLM_VENV", "--vllm-cpu") if on_cpu else ("gpu", "GPU_VENV", "--gpu")
+        # without it: the error names the command that builds it
+        missing = run_laser([*args, "--cfg", "job"], tmp_path, **{variable: str(tmp_path / "absent")}, **env)
+        assert missing.returncode == 2 and f"`bash setup.sh {flag}`" in missing.stderr, missing.stderr[-2000:]
         # with it: the command composes its config with that environment's python
-        proc = run_laser([*args, "--cfg", "job"], tmp_path, GPU_VENV=str(fake_gpu_venv), **env)
+        proc = run_laser([*args, "--cfg", "job"], tmp_path, **{variable: str(fake_venv)}, **env)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        assert f"PRESET={env['PRESET']}: python {fake_gpu_venv}/bin/python (gpu environment)" in proc.stderr
+        assert f"PRESET={env['PRESET']}: python {fake_venv}/bin/python ({kind} environment)" in proc.stderr
         cfg = yaml.safe_load(proc.stdout)
         assert cfg["trainer"]["nnodes"] == int(env.get("NNODES", cfg["trainer"]["nnodes"]))
     elif rest.startswith("bash run_tests.sh"):
         assert "bash run_tests.sh" in (REPO_DIR / ".ci/run").read_text(), "CI runs the README's test command"
-    elif match := re.fullmatch(r"\.venv-gpu/bin/python scripts/check_score_dump\.py (.*)", rest):
+    elif match := re.fullmatch(r"\.venv-(?:gpu|vllm)/bin/python scripts/check_score_dump\.py (.*)", rest):
         flags = dict(re.findall(r"(--[a-z-]+) (\S+)", match.group(1)))
         usage = subprocess.run([sys.executable, str(REPO_DIR / "scripts/check_score_dump.py"), "--help"],
                                capture_output=True, text=True, timeout=120).stdout  # fmt: skip
@@ -101,7 +112,7 @@ def test_documented_command(document, command, tmp_path, fake_gpu_venv):
         proc = run_laser(["--cfg", "job"], tmp_path, PRESET="gpu_smoke", PYTHON=sys.executable, CKPT_DIR="")
         cfg = yaml.safe_load(proc.stdout)
         assert REPO_DIR / flags["--dump"] == Path(cfg["laser"]["score_dump_path"])
-        assert flags["--model"] == cfg["actor_rollout_ref"]["model"]["path"]
+        assert flags["--model"] in (cfg["actor_rollout_ref"]["model"]["path"], "<local-model>")
         assert str(REPO_DIR / flags["--metrics"]) in proc.stderr  # VERL_FILE_LOGGER_PATH, in the trace
     elif rest == "source .venv-gpu/bin/activate":
         assert "VENV=${VENV:-$REPO_DIR/.venv-gpu}" in (REPO_DIR / "setup.sh").read_text()

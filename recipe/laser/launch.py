@@ -24,6 +24,13 @@ TRAINER_MODULE = "recipe.laser.trainer_plugin"  # registers the trainer where ve
 # sees only what the runtime environment carries.
 FORWARDED_ENV_PREFIXES = ("LASER_", "VERL_", "HF_", "WANDB_", "TQ_")
 FORWARDED_ENV_NAMES = ("TOKENIZERS_PARALLELISM", "TRANSFORMERS_OFFLINE", "PYTHONHASHSEED", "CUDA_LAUNCH_BLOCKING")
+# Credentials stay out of the runtime environment: verl prints its ray.init arguments to the log. A
+# cluster's workers read them where ``ray start`` ran (its environment, ~/.cache/huggingface/token, ~/.netrc).
+SECRET_NAME_PARTS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
+
+
+def is_secret(name: str) -> bool:
+    return any(part in name.upper() for part in SECRET_NAME_PARTS)
 
 
 def check_supported(config: DictConfig) -> None:
@@ -209,7 +216,11 @@ def enable_ray_token_auth(argv: list[str], environ=os.environ, requires_token=cl
 def worker_env(environ=os.environ) -> dict[str, str]:
     """The variables every Ray worker needs: the recipe importable (its repository on PYTHONPATH),
     verl's plugin modules, and the recipe's and verl's settings from the launching shell."""
-    env = {k: v for k, v in environ.items() if k.startswith(FORWARDED_ENV_PREFIXES) or k in FORWARDED_ENV_NAMES}
+    env = {
+        k: v
+        for k, v in environ.items()
+        if (k.startswith(FORWARDED_ENV_PREFIXES) or k in FORWARDED_ENV_NAMES) and not is_secret(k)
+    }
     paths = [str(REPO_DIR)] + [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_DIR)]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     modules = [m for m in environ.get("VERL_USE_EXTERNAL_MODULES", "").split(",") if m]
@@ -228,6 +239,12 @@ def configure_ray(config: DictConfig, environ=os.environ) -> None:
     an existing cluster inherit nothing from this shell), and when joining a cluster, no resource
     counts (ray refuses them) and Ray's token authentication if the cluster's token is here."""
     env = worker_env(environ)
+    held_back = sorted(k for k in environ if k.startswith(FORWARDED_ENV_PREFIXES) and is_secret(k))
+    if held_back:
+        print(
+            "[laser] not passed to Ray's workers (credentials; verl prints the runtime environment): "
+            + ", ".join(held_back)
+        )
     os.environ.update({k: env[k] for k in ("VERL_USE_EXTERNAL_MODULES", "TQ_NUM_THREADS")})  # the driver, too
     with open_dict(config):
         # (DictConfig.setdefault returns a copy: the nodes are created, then read back)

@@ -51,5 +51,7 @@ def test_a_second_reproduction_keeps_every_result_and_other_options_are_refused(
     assert job["kept"] == job["first"], "the second run changed the first one's results"
     assert refused.returncode == 2
     message = refused.stderr
-    assert "were made with other options" in message and "before:LR=0.0005" in message.replace(" ", "")
+    assert "were made with other options" in message and "now:LR=1e-3" in message.replace(" ", "")
+    assert "main_laser" not in message, "refused before any run"
+    assert "were made with other options" in message and "before:LR=5e-4" in message.replace(" ", "")
     assert "FRESH=1 bash run_laser.sh starts over" in message

@@ -144,6 +144,18 @@ def test_workers_get_the_recipe_and_its_settings():
     assert env["VERL_USE_EXTERNAL_MODULES"] == f"verl_patches.cpu.plugin,{TRAINER_MODULE}"
 
 
+def test_credentials_are_neither_forwarded_nor_printed(capsys):
+    shell = {"HF_TOKEN": "hf-secret", "WANDB_API_KEY": "wandb-secret", "HF_HOME": "/h", "WANDB_MODE": "offline"}
+    env = worker_env(shell)
+    assert env["HF_HOME"] == "/h" and env["WANDB_MODE"] == "offline"
+    assert "HF_TOKEN" not in env and "WANDB_API_KEY" not in env
+    config = composed()
+    configure_ray(config, environ=shell)
+    printed = capsys.readouterr().out
+    assert "HF_TOKEN, WANDB_API_KEY" in printed and "secret" not in printed
+    assert "secret" not in str(config.ray_kwargs.ray_init.runtime_env)
+
+
 def test_token_authentication_follows_what_the_cluster_requires(tmp_path):
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("secret")

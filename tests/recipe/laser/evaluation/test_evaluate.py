@@ -326,3 +326,24 @@ def test_run_eval_sh_infers_the_family_and_passes_its_variables(tmp_path, warm_m
     assert (config["backend"], config["limit"], config["max_tokens"], config["c_ref"]) == ("hf", 1, 8, -19.5)
     assert config["beta_v"] == 0.5 and set(config["n"].values()) == {1}  # the extra option wins over BETA_V
     assert config["family"] == "qwen2.5" and (tmp_path / "out" / "results.md").is_file()
+
+
+def test_run_eval_sh_keys_its_benchmark_files_and_outputs_by_model(tmp_path):
+    """Two exports of one run (both folders named huggingface) get their own benchmark files and
+    outputs. PYTHON is a stub that prints its arguments: the script's choices only."""
+    stub = tmp_path / "python"
+    stub.write_text('#!/bin/sh\necho "$@"\n')
+    stub.chmod(0o755)
+    seen = []
+    for step in (100, 200):
+        model = f"checkpoints/qwen2.5-7b_laser/global_step_{step}/actor/huggingface"
+        env = {**os.environ, "MODEL_PATH": model, "PYTHON": str(stub), "BACKEND": "hf"}
+        proc = subprocess.run(["bash", str(REPO_DIR / "run_eval.sh")], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        prepare, evaluate = proc.stdout.splitlines()
+        name = f"qwen2.5-7b_laser_global_step_{step}"
+        assert f"--out-dir {REPO_DIR}/data/eval/{name} --tokenizer {model}" in prepare
+        assert f"--data {REPO_DIR}/data/eval/{name}/eval --out-dir {REPO_DIR}/outputs/eval/{name}" in evaluate
+        seen.append(prepare)
+    assert seen[0] != seen[1]
