@@ -40,7 +40,8 @@ def main() -> None:
 
     from transformers import AutoTokenizer
 
-    from recipe.laser.evaluation.backends import VLLMBackend, stop_token_ids
+    from recipe.laser.evaluation.backends import VLLMBackend
+    from recipe.laser.families import stop_token_ids
 
     model = args.model
     if model is None:

@@ -100,3 +100,21 @@ def infer_family(model_path: str | Path, tokenizer=None) -> tuple[ModelFamily, s
         f"{FAMILIES['octothinker'].zc_token} in the vocabulary); pass the family explicitly "
         f"(one of {sorted(FAMILIES)}) and set z_c and c_ref for this model"
     )
+
+
+def stop_token_ids(model_path: str, tokenizer) -> list[int]:
+    """The ids that end a response: the generation config's EOS ids (what verl's rollout and vLLM stop
+    at) plus the tokenizer's EOS. The trainer's "finished" and the evaluation's both come from here."""
+    from transformers import GenerationConfig
+
+    ids: set[int] = set()
+    try:
+        eos = GenerationConfig.from_pretrained(model_path).eos_token_id
+        ids.update([eos] if isinstance(eos, int) else list(eos or []))
+    except OSError:  # no generation_config.json: the tokenizer's EOS alone
+        pass
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    if not ids:
+        raise ValueError(f"{model_path}: neither generation_config.json nor the tokenizer names an EOS token")
+    return sorted(ids)

@@ -41,6 +41,7 @@ from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from recipe.laser import core_algos
 from recipe.laser.config import LaSeRConfig, LaSeRConfigError, resolve_zc_token
+from recipe.laser.families import stop_token_ids
 from recipe.laser.loss import LaSeRLoss
 from recipe.laser.verifier.reward import verifier_step_metrics
 
@@ -210,16 +211,8 @@ class LaSeRTrainer(PPOTrainerSync):
         file_logger.set_resume_step(self.global_steps)
         if not self.laser.enable:
             return
-        from transformers import GenerationConfig
-
         # a response is finished when it ends with any id the rollout stops on
-        stop_ids = {self.tokenizer.eos_token_id}
-        try:
-            eos = GenerationConfig.from_pretrained(self.config.actor_rollout_ref.model.path).eos_token_id
-            stop_ids |= set(eos if isinstance(eos, (list, tuple)) else [eos])
-        except OSError:  # no generation_config.json: the tokenizer's EOS is the stop id
-            pass
-        stop_ids.discard(None)
+        stop_ids = set(stop_token_ids(self.config.actor_rollout_ref.model.path, self.tokenizer))
         self.zc_token_id = resolve_zc_token(self.laser, self.tokenizer, stop_ids)
         self.end_token_ids = torch.tensor(sorted(stop_ids), dtype=torch.long)
         if self.laser.c_ref_mode == "exact" and not self.use_reference_policy:

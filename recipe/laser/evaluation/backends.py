@@ -35,24 +35,6 @@ class Sample:
     zc_log_prob: float | None  # log p(z_c | x, y, EOS); None when not finished
 
 
-def stop_token_ids(model_path: str, tokenizer) -> list[int]:
-    """The ids that end a response: the generation config's EOS ids (what verl's rollout stops at)
-    plus the tokenizer's EOS."""
-    from transformers import GenerationConfig
-
-    ids: set[int] = set()
-    try:
-        eos = GenerationConfig.from_pretrained(model_path).eos_token_id
-        ids.update([eos] if isinstance(eos, int) else list(eos or []))
-    except OSError:  # no generation_config.json: the tokenizer's EOS alone
-        pass
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
-    if not ids:
-        raise ValueError(f"{model_path}: neither generation_config.json nor the tokenizer names an EOS token")
-    return sorted(ids)
-
-
 def _split_finished(tokens: list[int], stop_ids: set[int]) -> tuple[list[int], bool]:
     """Cut at the first stop token (kept); finished when there is one."""
     for i, t in enumerate(tokens):

@@ -304,7 +304,8 @@ def evaluate(args) -> Path:
     from transformers import AutoTokenizer
 
     from recipe.laser.config import LaSeRConfig, resolve_zc_token
-    from recipe.laser.evaluation.backends import default_memory_shares, make_backend, stop_token_ids
+    from recipe.laser.evaluation.backends import default_memory_shares, make_backend
+    from recipe.laser.families import stop_token_ids
 
     out_dir = Path(args.out_dir)
     if args.force and out_dir.exists():

@@ -34,7 +34,8 @@ def prompt_ids(tokenizer, problems):
 def test_hf_cheap_score_equals_full_forward(warm_models, convention):
     from transformers import AutoTokenizer
 
-    from recipe.laser.evaluation.backends import HFBackend, stop_token_ids
+    from recipe.laser.evaluation.backends import HFBackend
+    from recipe.laser.families import stop_token_ids
 
     model = str(warm_models[convention])
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -110,8 +111,9 @@ def test_authors_verdicts_populations_and_scores(warm_models):
     together."""
     from transformers import AutoTokenizer
 
-    from recipe.laser.evaluation.backends import HFBackend, Sample, stop_token_ids
+    from recipe.laser.evaluation.backends import HFBackend, Sample
     from recipe.laser.evaluation.evaluate import Problem, evaluate_chunk
+    from recipe.laser.families import stop_token_ids
 
     model = str(warm_models["base"])
     tokenizer = AutoTokenizer.from_pretrained(model)

@@ -30,8 +30,9 @@ def reference_values(model_dir: str, sequences: list[list[int]], zc: int) -> lis
 def check(model_dir: str) -> tuple[dict, object, list[list[int]]]:
     from transformers import AutoTokenizer
 
-    from recipe.laser.evaluation.backends import VLLMBackend, stop_token_ids
+    from recipe.laser.evaluation.backends import VLLMBackend
     from recipe.laser.evaluation.evaluate import auto_chunk_size
+    from recipe.laser.families import stop_token_ids
     from recipe.laser.prompts import training_messages
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
