@@ -35,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recipe.laser.atomic import write_parquet_atomic
 from recipe.laser.families import get_family
 from recipe.laser.prompts import ChatTemplateError, format_gate_for, render, training_messages
 
@@ -211,7 +212,6 @@ def prepare(
     benchmarks: tuple[str, ...] = tuple(b.name for b in BENCHMARKS),
 ) -> dict:
     """Write the training and evaluation parquet files; returns the summary (also in summary.json)."""
-    import pandas as pd
 
     unknown = set(benchmarks) - {b.name for b in BENCHMARKS}
     if unknown:
@@ -325,17 +325,11 @@ def prepare(
             source_id = str(row.get("id", f"{Path(label).name}:{i}"))
             train.append(make_row(DEEPMATH_SOURCE, problem, answer, gate, "train", len(train), source_id))
 
-    def write(rows: list[dict], path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        tmp.replace(path)
-
     if train_files or use_hub_train:
-        write(train, out / "train.parquet")
+        write_parquet_atomic(out / "train.parquet", train)
         report.written["train"] = len(train)
     for name, rows in eval_rows.items():
-        write(rows, out / "eval" / f"{name}.parquet")
+        write_parquet_atomic(out / "eval" / f"{name}.parquet", rows)
         report.written[name] = len(rows)
     summary = {
         "options": options,

@@ -25,6 +25,7 @@ import random
 import sys
 from pathlib import Path
 
+from recipe.laser.atomic import write_parquet_atomic
 from recipe.laser.prompts import training_messages
 
 DATA_SOURCE = "synthetic_arithmetic"
@@ -136,7 +137,6 @@ def write_synthetic_arithmetic(
 ) -> dict[str, Path]:
     """Write ``train.parquet`` and ``test.parquet``; files written with the same options are kept
     (unless ``force``), files written with other options are rewritten (``options.json`` records them)."""
-    import pandas as pd
 
     out = Path(out_dir)
     paths = {"train": out / "train.parquet", "test": out / "test.parquet"}
@@ -155,9 +155,7 @@ def write_synthetic_arithmetic(
     train, seen = make_rows(n_train, "train", seed, max_digits, task=task)
     test, _ = make_rows(n_test, "test", seed, max_digits, exclude=seen, task=task)
     for split, rows in (("train", train), ("test", test)):
-        tmp = paths[split].with_suffix(".parquet.tmp")
-        pd.DataFrame(rows).to_parquet(tmp, index=False)
-        tmp.replace(paths[split])  # atomic: a crash never leaves a half-written parquet
+        write_parquet_atomic(paths[split], rows)  # a crash never leaves a half-written parquet
     options_file.write_text(json.dumps(options))
     return paths
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recipe.laser.atomic import write_text_atomic
 from recipe.laser.evaluation.report import (
     headline,
     load_samples,
@@ -29,7 +30,6 @@ from recipe.laser.evaluation.report import (
     read_jsonl,
     run_metrics,
     save_figure,
-    write_atomic,
 )
 
 CURVES = (("critic/score/mean", "accuracy (training batch)"), ("laser/f1", "self-verification F1 (training batch)"))
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
-    write_atomic(out / "summary.md", table)
-    write_atomic(out / "summary.json", json.dumps(summary, indent=1))
+    write_text_atomic(out / "summary.md", table)
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1))
     paths = plot(summary, out)
     print(table)
     print("repro_report: wrote " + ", ".join(str(p) for p in [out / "summary.md", out / "summary.json", *paths]))

@@ -26,7 +26,6 @@ With ``laser.enable=false`` the trainer is verl's ``PPOTrainerSync`` (the GRPO b
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -40,6 +39,7 @@ from verl.trainer.ppo.v1.trainer_base import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from recipe.laser import core_algos
+from recipe.laser.atomic import write_text_atomic
 from recipe.laser.config import LaSeRConfig, LaSeRConfigError, resolve_zc_token
 from recipe.laser.families import stop_token_ids
 from recipe.laser.loss import LaSeRLoss
@@ -283,11 +283,8 @@ class LaSeRTrainer(PPOTrainerSync):
             )
         self.c_ref = float(source[valid].mean())
         path = self._c_ref_state_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
         record = {"c_ref": self.c_ref, "step": self.global_steps, "n": int(valid.sum()), **self._c_ref_identity()}
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, path)  # atomic: a kill never leaves half a record
+        write_text_atomic(path, json.dumps(record))  # a kill never leaves half a record
         print(f"[laser] c_ref=auto: measured {self.c_ref:.4f} on {int(valid.sum())} responses (saved to {path})")
         self._install_loss()
 

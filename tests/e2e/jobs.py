@@ -361,7 +361,7 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
             MAX_PROMPT_LENGTH="64",
             MAX_RESPONSE_LENGTH="10",  # the warm start's answers take 6-11 tokens: most end, some are cut off
             MAX_TOKENS_PER_GPU="1024",
-            LR="5e-4",  # large enough that a missed weight sync would show in the rollout/actor difference
+            LR="5e-4",  # the tiny preset's: the policy moves every step, so each step samples from newly synced weights
         )  # fmt: skip
     finally:
         vllm_cluster.stop()

@@ -33,7 +33,7 @@ def test_vllm_rollout_on_cpu_scores_and_syncs_weights(jobs):
         assert s["training/rollout_probs_diff_valid"] == 1 and diff < 1e-3, s
         assert s["laser/mse_active"] == 1.0 and s["actor/laser/mse_loss"] > 0
     assert [s["laser/blend_active"] for s in run.steps] == [0.0, 1.0, 1.0]
-    # the update moved the policy: a sync that did not happen would show as a rollout/actor difference
+    # the update moved the policy, so steps 2 and 3 ran on weights verl synced into vLLM
     assert run.steps[0]["actor/grad_norm"] > 0
 
 

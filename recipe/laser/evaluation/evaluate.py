@@ -41,8 +41,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from recipe.laser.atomic import write_text_atomic
 from recipe.laser.evaluation.metrics import equivalence_keys
-from recipe.laser.evaluation.report import read_jsonl_checked, write_atomic, write_report
+from recipe.laser.evaluation.report import read_jsonl_checked, write_report
 from recipe.laser.families import ModelFamily, get_family, infer_family
 from recipe.laser.prompts import cut_after_answer, evaluation_messages, format_gate_for
 from recipe.laser.verifier.answers import extract_last_boxed
@@ -134,7 +135,7 @@ def problem_seed(seed: int, benchmark: str, chunk: list[Problem]) -> int:
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+    write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def check_or_write_run_config(out_dir: Path, config: dict) -> None:
@@ -148,7 +149,7 @@ def check_or_write_run_config(out_dir: Path, config: dict) -> None:
                 "use a new --out-dir, or --force to discard them"
             )
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(config, indent=1))
+    write_text_atomic(path, json.dumps(config, indent=1))
 
 
 def resolve_c_ref(value: str | None, family: ModelFamily) -> tuple[str, float | None]:
@@ -431,7 +432,7 @@ def report_engine(out_dir: Path, engine: dict) -> None:
     previous = json.loads((out_dir / "engine.json").read_text()) if (out_dir / "engine.json").is_file() else {}
     if not cache.get("queries") and previous:
         return  # a resumed run that sampled nothing keeps the figures of the run that did
-    write_atomic(out_dir / "engine.json", json.dumps(engine, indent=1))
+    write_text_atomic(out_dir / "engine.json", json.dumps(engine, indent=1))
 
 
 def build_parser() -> argparse.ArgumentParser:

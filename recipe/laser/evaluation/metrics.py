@@ -85,7 +85,13 @@ def pass_at_k(correct, idx) -> float:
     return float(np.any(correct[idx]))
 
 
-SCALING_METHODS = ("majority", "weighted", "best_of_n", "pass_at_k")
+# the inference-time scaling methods, with the label the report prints for each
+SCALING_METHODS = {
+    "majority": "Maj@k",
+    "weighted": "Self-reward weighted@k",
+    "best_of_n": "Best-of-k (r_s)",
+    "pass_at_k": "Pass@k",
+}
 
 
 def scaling_curve(correct, keys, scores, ks, resamples: int = 64, seed: int = 0) -> dict[str, dict[int, float]]:

@@ -29,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recipe.laser.evaluation.metrics import expected_calibration_error, scaling_curve, verification_f1
-
-SCALING_METHODS = {
-    "majority": "Maj@k",
-    "weighted": "Self-reward weighted@k",
-    "best_of_n": "Best-of-k (r_s)",
-    "pass_at_k": "Pass@k",
-}
+from recipe.laser.atomic import write_text_atomic
+from recipe.laser.evaluation.metrics import (
+    SCALING_METHODS,
+    expected_calibration_error,
+    scaling_curve,
+    verification_f1,
+)
 
 
 def scaling_ks(n: int) -> list[int]:
@@ -128,13 +127,6 @@ def read_jsonl(path: Path) -> list[dict]:
     if bad:
         raise ValueError(f"{path}: lines {bad[:10]} are not valid JSON")
     return rows
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write-then-rename: a reader never sees a half-written file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def save_figure(fig, path: Path) -> Path:
@@ -302,8 +294,8 @@ def write_report(run_dir: str | Path, resamples: int = 64, seed: int = 0) -> dic
     metrics = run_metrics(run_dir, resamples, seed)
     config_path = run_dir / "run_config.json"
     model = json.loads(config_path.read_text()).get("model", "?") if config_path.is_file() else "?"
-    write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
-    write_atomic(run_dir / "results.md", markdown(metrics, f"Evaluation of {model}"))
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=1))
+    write_text_atomic(run_dir / "results.md", markdown(metrics, f"Evaluation of {model}"))
     metrics["plots"] = [str(p) for p in plot(metrics, samples, run_dir / "plots")]
     return metrics
 
@@ -373,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             table = compare(args.run_dirs, args.labels)
             print(table)
             if args.out:
-                write_atomic(Path(args.out), table)
+                write_text_atomic(Path(args.out), table)
     except (FileNotFoundError, ValueError) as error:
         print(f"eval_report: error: {error}", file=sys.stderr)
         return 2
