@@ -102,7 +102,9 @@ def main(argv=None) -> int:
     from transfer_queue import KVBatchMeta
 
     from recipe.laser.config import LaSeRConfig
-    from recipe.laser.trainer import LaSeRTrainer, StepInputs, laser_step, last_of_nested
+    from recipe.laser.core_algos import StepInputs, laser_step
+    from recipe.laser.nested import last_of_nested
+    from recipe.laser.trainer import LaSeRTrainer
 
     ray.init(num_cpus=max(4, args.storage_units + 2), include_dashboard=False, logging_level="ERROR")
     storage = {"total_storage_size": 100000, "num_data_storage_units": args.storage_units}

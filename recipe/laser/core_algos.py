@@ -20,7 +20,13 @@ padding rows).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import torch
+
+if TYPE_CHECKING:
+    from recipe.laser.config import LaSeRConfig
 
 GROUP_STD_EPS = 1e-6  # verl's GRPO epsilon: (r - mean) / (std + eps)
 
@@ -98,17 +104,6 @@ def weighted_squared_error(score: torch.Tensor, verifier_reward: torch.Tensor, w
     return (weight * err**2).sum()
 
 
-def self_reward_mse_loss(
-    score: torch.Tensor, verifier_reward: torch.Tensor, valid: torch.Tensor, class_balance: bool = True
-) -> torch.Tensor:
-    """The step's self-rewarding MSE (eq. 12, re-weighted as eq. 14):
-    1/N_valid sum_{valid i} w_i (r_s,i - r_v,i)^2; 0 when nothing is valid.
-
-    Args: score (B,) differentiable; verifier_reward (B,); valid (B,) bool. Returns a scalar.
-    """
-    return weighted_squared_error(score, verifier_reward, mse_sample_weights(verifier_reward, valid, class_balance))
-
-
 def _group_ids(group_index: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Dense 0..G-1 ids for arbitrary integer group labels, and G (an upper bound: B)."""
     _, dense = torch.unique(group_index, return_inverse=True)
@@ -175,24 +170,37 @@ def blend_advantages(
     return torch.where(blend.bool(), blended, verifier_adv)
 
 
-def binary_auroc(score: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def binary_auroc(
+    score: torch.Tensor, label: torch.Tensor, mask: torch.Tensor, group: torch.Tensor | None = None
+) -> torch.Tensor:
     """Area under the ROC curve of ``score`` for ``label`` over masked samples (ties count 1/2): the
-    Mann-Whitney statistic from average ranks, O(B log B). NaN when a class is empty.
+    Mann-Whitney statistic from average ranks, O(B log B). NaN when there is no (positive, negative) pair.
 
-    Args: score, label (bool), mask (bool): (B,). Returns a scalar.
+    With ``group``, only pairs within the same group count (the within-problem AUROC: a right and a
+    wrong answer to the same problem): sum over groups of U_g / sum over groups of n_pos,g * n_neg,g,
+    i.e. the share of such pairs the score orders right.
+
+    Args: score, label (bool), mask (bool), group (int, optional): (B,). Returns a scalar.
     """
     mask = mask.bool()
     s = score[mask].to(torch.float64)
     pos = label.bool()[mask]
-    n_pos, n_neg = pos.sum(), (~pos).sum()
     if s.numel() == 0:
         return torch.tensor(float("nan"), dtype=score.dtype, device=score.device)
-    values, inverse, counts = torch.unique(s, sorted=True, return_inverse=True, return_counts=True)
-    first_rank = torch.cumsum(counts, 0) - counts + 1  # 1-based rank of each distinct value's first copy
-    average_rank = first_rank.to(torch.float64) + (counts.to(torch.float64) - 1) / 2
-    rank_sum = average_rank[inverse][pos].sum()
-    pairs = (n_pos * n_neg).to(torch.float64)
-    auc = (rank_sum - n_pos * (n_pos + 1) / 2) / pairs.clamp(min=1)
+    g = torch.zeros_like(s) if group is None else group[mask].to(torch.float64)
+    # distinct (group, score) pairs in lexicographic order: ranks are counted inside each group
+    _, inverse, counts = torch.unique(torch.stack([g, s], 1), dim=0, return_inverse=True, return_counts=True)
+    groups, group_of_sample = torch.unique(g, return_inverse=True)
+    group_size = torch.bincount(group_of_sample, minlength=len(groups))
+    group_start = torch.cumsum(group_size, 0) - group_size  # samples in the groups before each group
+    first_rank = torch.cumsum(counts, 0) - counts + 1  # 1-based rank of each distinct pair's first copy
+    average_rank = first_rank[inverse].to(torch.float64) + (counts[inverse].to(torch.float64) - 1) / 2
+    average_rank = average_rank - group_start[group_of_sample]
+    n_pos = torch.bincount(group_of_sample, weights=pos.to(torch.float64), minlength=len(groups))
+    n_neg = group_size.to(torch.float64) - n_pos
+    rank_sum = torch.bincount(group_of_sample, weights=average_rank * pos, minlength=len(groups))
+    pairs = (n_pos * n_neg).sum()
+    auc = (rank_sum - n_pos * (n_pos + 1) / 2).sum() / pairs.clamp(min=1)
     return torch.where(pairs > 0, auc, torch.full_like(auc, float("nan"))).to(score.dtype)
 
 
@@ -241,3 +249,83 @@ def self_verification_metrics(
         "score_mean_incorrect": mean_i,
         "score_std_incorrect": std_i,
     }
+
+
+# -- one training step: the formulas above composed as the trainer applies them -----------------------------
+@dataclass
+class StepInputs:
+    """What the trainer's ``_compute_advantage`` reads from TransferQueue; B rows, padding rows included."""
+
+    zc_log_prob: torch.Tensor  # (B,) log pi_old(z_c | x, y, EOS) from this step's old-log-prob pass
+    ref_zc_log_prob: torch.Tensor | None  # (B,) the reference model's, when a reference worker runs
+    verifier_reward: torch.Tensor  # (B,) r_v
+    valid: torch.Tensor  # (B,) bool: finished real responses (z_c appended)
+    padding: torch.Tensor  # (B,) bool: verl's padding rows
+    group: torch.Tensor  # (B,) prompt group id
+    advantages: torch.Tensor  # nested (B rows): verl's GRPO advantage A_v per response token
+
+
+@dataclass
+class StepOutputs:
+    fields: dict[str, torch.Tensor]  # written back to TransferQueue for the update pass
+    score: torch.Tensor  # (B,) r_s (0 where invalid)
+    metrics: dict[str, float]
+
+
+def laser_step(
+    inputs: StepInputs, laser: LaSeRConfig, step: int, c_ref: float | None, num_minibatches: int
+) -> StepOutputs:
+    """Scores, MSE weights and targets, and blended advantages of one step (eqs. 11-15).
+
+    ``c_ref`` is the constant (constant and auto modes; None while auto has not been measured);
+    exact mode uses ``inputs.ref_zc_log_prob``. Padding rows take part in nothing.
+    """
+    exact = laser.c_ref_mode == "exact"
+    reference = inputs.ref_zc_log_prob if exact else c_ref
+    valid = inputs.valid & ~inputs.padding
+    # 1. score r_s (eq. 11); none while c_ref=auto waits for its first finished responses
+    if reference is None:
+        valid = torch.zeros_like(valid)
+        score = torch.zeros_like(inputs.zc_log_prob)
+    else:
+        score = torch.where(valid, self_reward_score(inputs.zc_log_prob, reference, laser.beta_v), 0.0)
+    # 2. MSE weights and targets for the update pass (eq. 14); 0 during the reasoning warm-up
+    mse_on = laser.mse_active(step) and reference is not None
+    weight = mse_sample_weights(inputs.verifier_reward, valid, laser.class_balance, num_minibatches)
+    fields = {
+        "laser_mse_weight": weight * float(mse_on),
+        "laser_target": inputs.verifier_reward.to(score.dtype),
+    }
+    if exact:
+        fields["laser_ref_zc_log_prob"] = inputs.ref_zc_log_prob
+    # 3. blend (eq. 15) after both warm-ups
+    blend = torch.zeros_like(valid)
+    blend_on = laser.blend_active(step) and reference is not None
+    if blend_on:
+        self_adv, blend = self_reward_advantages(score, valid, inputs.group, laser.std_threshold)
+        blend &= ~inputs.padding
+        adv = inputs.advantages
+        rows = torch.arange(len(valid)).repeat_interleave(adv.offsets().diff())
+        flat = blend_advantages(adv.values(), self_adv[rows], blend[rows], laser.tau)
+        fields["advantages"] = torch.nested.nested_tensor_from_jagged(flat, adv.offsets())
+    # 4. metrics over the real responses
+    real = ~inputs.padding
+    m = self_verification_metrics(
+        torch.where(valid, score, float("nan")), inputs.verifier_reward, valid, laser.verify_threshold
+    )
+    metrics = {f"laser/{k}": v for k, v in m.items()}
+    metrics["laser/score_mean"] = score[valid].mean() if bool(valid.any()) else torch.tensor(float("nan"))
+    metrics["laser/valid_fraction"] = valid.sum() / real.sum().clamp(min=1)
+    blended_groups = inputs.group[blend].unique().numel()
+    metrics["laser/self_adv_group_fraction"] = torch.tensor(
+        blended_groups / max(1, inputs.group[real].unique().numel())
+    )
+    metrics["laser/padding_rows"] = inputs.padding.sum()
+    metrics["laser/mse_active"] = torch.tensor(float(mse_on))
+    metrics["laser/blend_active"] = torch.tensor(float(blend_on))
+    if exact and bool(valid.any()):
+        metrics["laser/c_ref"] = inputs.ref_zc_log_prob[valid].mean()
+    elif c_ref is not None and not exact:
+        metrics["laser/c_ref"] = torch.tensor(c_ref)
+    values = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in metrics.values()]).tolist()  # one copy
+    return StepOutputs(fields=fields, score=score, metrics=dict(zip(metrics, values, strict=True)))

@@ -15,8 +15,11 @@ loop itself (verl's ``fit``/``_step_once`` run unchanged):
    does not exist before the actor's forward.
 3. ``_compute_metrics``: the optional score dump, then z_c taken off ``responses`` again, so verl's
    length metrics and rollout dumps see the responses as generated.
-4. ``init``: after verl's setup, resolve z_c and c_ref and install ``LaSeRLoss`` (verl's PPO loss +
-   alpha MSE) in the actor workers with ``set_loss_fn``.
+4. ``on_init_end`` (verl's hook after its setup): resolve z_c and c_ref and install ``LaSeRLoss``
+   (verl's PPO loss + alpha MSE) in the actor workers with ``set_loss_fn``.
+
+The per-step math is ``core_algos.laser_step``; c_ref=auto's record is ``c_ref_record``; the score
+dump's lines are ``score_dump``; this file reads and writes TransferQueue around them.
 
 verl's padding rows (``is_padding`` tags, added when the batch does not divide into data-parallel
 ranks and mini-batches) are never LaSeR samples: no z_c, no score, no weight, not in any metric.
@@ -25,8 +28,6 @@ With ``laser.enable=false`` the trainer is verl's ``PPOTrainerSync`` (the GRPO b
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -38,153 +39,23 @@ from tensordict import TensorDict
 from verl.trainer.ppo.v1.trainer_base import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
-from recipe.laser import core_algos
-from recipe.laser.atomic import write_text_atomic
+from recipe.laser import c_ref_record, core_algos
 from recipe.laser.config import LaSeRConfig, LaSeRConfigError, resolve_zc_token
 from recipe.laser.families import stop_token_ids
 from recipe.laser.loss import LaSeRLoss
+from recipe.laser.nested import append_to_nested, drop_last_of_nested, last_of_nested, row_sums
+from recipe.laser.score_dump import score_dump_lines
 from recipe.laser.verifier.reward import verifier_step_metrics
 
 # Per-response-token fields that verl 0.9.1's agent loop stores in TransferQueue, and what the z_c
 # slot gets in each (tests/recipe/laser/test_trainer.py checks this list against verl's source).
 RESPONSE_TOKEN_FIELDS_FILL = {"response_mask": 0, "loss_mask": 0, "rm_scores": 0.0, "rollout_log_probs": 0.0}
 SEQUENCE_FIELDS = ("input_ids", "position_ids")
-C_REF_STATE_FILE = "laser_c_ref.json"
-
-
-# -- jagged (nested) tensor helpers: one row per response -----------------------------------------------------
-def append_to_nested(nested: torch.Tensor, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Append ``values[i]`` to row i of a jagged nested tensor where ``mask[i]``.
-
-    Args: nested: B rows (1-D). values: (B,). mask: (B,) bool.
-    One concatenation of the rows' views (3x faster than a scatter at the paper's batch shape:
-    benchmarks/bench_laser_step_overhead.py).
-    """
-    flat, offsets = nested.values(), nested.offsets()
-    lengths = offsets.diff()
-    values = values.to(flat.dtype)
-    parts = []
-    for i, (row, append) in enumerate(zip(flat.split(lengths.tolist()), mask.tolist(), strict=True)):
-        parts.append(row)
-        if append:
-            parts.append(values[i : i + 1])
-    return nested_from_rows(parts, lengths + mask.to(torch.long), flat)
-
-
-def drop_last_of_nested(nested: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Remove the last element of row i where ``mask[i]`` (rows must then be non-empty)."""
-    flat, offsets = nested.values(), nested.offsets()
-    lengths = offsets.diff()
-    kept = lengths - mask.to(torch.long)
-    rows = flat.split(lengths.tolist())
-    return nested_from_rows([row[:k] for row, k in zip(rows, kept.tolist(), strict=True)], kept, flat)
-
-
-def nested_from_rows(parts: list[torch.Tensor], lengths: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A jagged nested tensor of B rows whose values are ``parts`` concatenated and whose row lengths
-    are ``lengths`` (B,); ``like`` gives the dtype of an empty batch."""
-    offsets = lengths.new_zeros(len(lengths) + 1)
-    offsets[1:] = lengths.cumsum(0)
-    return torch.nested.nested_tensor_from_jagged(torch.cat(parts) if parts else like.new_empty(0), offsets)
-
-
-def last_of_nested(nested: torch.Tensor) -> torch.Tensor:
-    """(B,) the last element of each row; an empty row gives an arbitrary value (mask it)."""
-    values = nested.values()
-    if values.numel() == 0:
-        return values.new_zeros(nested.offsets().numel() - 1)
-    return values[(nested.offsets()[1:] - 1).clamp(min=0)]
-
-
-def row_sums(nested: torch.Tensor) -> torch.Tensor:
-    lengths = nested.offsets().diff()
-    rows = torch.arange(lengths.numel(), device=lengths.device).repeat_interleave(lengths)
-    return torch.zeros(lengths.numel(), dtype=nested.dtype).index_add_(0, rows, nested.values())
 
 
 def padding_mask(batch) -> torch.Tensor:
     """(B,) True for verl's synthetic padding rows (``upsample_batch_to_divisible_size``)."""
     return torch.tensor([bool(tag.get("is_padding", False)) for tag in batch.tags], dtype=torch.bool)
-
-
-# -- 2. the LaSeR part of a step, as a pure function --------------------------------------------------------
-@dataclass
-class StepInputs:
-    """What ``_compute_advantage`` reads from TransferQueue; B rows, padding rows included."""
-
-    zc_log_prob: torch.Tensor  # (B,) log pi_old(z_c | x, y, EOS) from this step's old-log-prob pass
-    ref_zc_log_prob: torch.Tensor | None  # (B,) the reference model's, when a reference worker runs
-    verifier_reward: torch.Tensor  # (B,) r_v
-    valid: torch.Tensor  # (B,) bool: finished real responses (z_c appended)
-    padding: torch.Tensor  # (B,) bool: verl's padding rows
-    group: torch.Tensor  # (B,) prompt group id
-    advantages: torch.Tensor  # nested (B rows): verl's GRPO advantage A_v per response token
-
-
-@dataclass
-class StepOutputs:
-    fields: dict[str, torch.Tensor]  # written back to TransferQueue for the update pass
-    score: torch.Tensor  # (B,) r_s (0 where invalid)
-    metrics: dict[str, float]
-
-
-def laser_step(
-    inputs: StepInputs, laser: LaSeRConfig, step: int, c_ref: float | None, num_minibatches: int
-) -> StepOutputs:
-    """Scores, MSE weights and targets, and blended advantages of one step (eqs. 11-15).
-
-    ``c_ref`` is the constant (constant and auto modes; None while auto has not been measured);
-    exact mode uses ``inputs.ref_zc_log_prob``. Padding rows take part in nothing.
-    """
-    exact = laser.c_ref_mode == "exact"
-    reference = inputs.ref_zc_log_prob if exact else c_ref
-    valid = inputs.valid & ~inputs.padding
-    # 1. score r_s (eq. 11); none while c_ref=auto waits for its first finished responses
-    if reference is None:
-        valid = torch.zeros_like(valid)
-        score = torch.zeros_like(inputs.zc_log_prob)
-    else:
-        score = torch.where(valid, core_algos.self_reward_score(inputs.zc_log_prob, reference, laser.beta_v), 0.0)
-    # 2. MSE weights and targets for the update pass (eq. 14); 0 during the reasoning warm-up
-    mse_on = laser.mse_active(step) and reference is not None
-    weight = core_algos.mse_sample_weights(inputs.verifier_reward, valid, laser.class_balance, num_minibatches)
-    fields = {
-        "laser_mse_weight": weight * float(mse_on),
-        "laser_target": inputs.verifier_reward.to(score.dtype),
-    }
-    if exact:
-        fields["laser_ref_zc_log_prob"] = inputs.ref_zc_log_prob
-    # 3. blend (eq. 15) after both warm-ups
-    blend = torch.zeros_like(valid)
-    blend_on = laser.blend_active(step) and reference is not None
-    if blend_on:
-        self_adv, blend = core_algos.self_reward_advantages(score, valid, inputs.group, laser.std_threshold)
-        blend &= ~inputs.padding
-        adv = inputs.advantages
-        rows = torch.arange(len(valid)).repeat_interleave(adv.offsets().diff())
-        flat = core_algos.blend_advantages(adv.values(), self_adv[rows], blend[rows], laser.tau)
-        fields["advantages"] = torch.nested.nested_tensor_from_jagged(flat, adv.offsets())
-    # 4. metrics over the real responses
-    real = ~inputs.padding
-    m = core_algos.self_verification_metrics(
-        torch.where(valid, score, float("nan")), inputs.verifier_reward, valid, laser.verify_threshold
-    )
-    metrics = {f"laser/{k}": v for k, v in m.items()}
-    metrics["laser/score_mean"] = score[valid].mean() if bool(valid.any()) else torch.tensor(float("nan"))
-    metrics["laser/valid_fraction"] = valid.sum() / real.sum().clamp(min=1)
-    blended_groups = inputs.group[blend].unique().numel()
-    metrics["laser/self_adv_group_fraction"] = torch.tensor(
-        blended_groups / max(1, inputs.group[real].unique().numel())
-    )
-    metrics["laser/padding_rows"] = inputs.padding.sum()
-    metrics["laser/mse_active"] = torch.tensor(float(mse_on))
-    metrics["laser/blend_active"] = torch.tensor(float(blend_on))
-    if exact and bool(valid.any()):
-        metrics["laser/c_ref"] = inputs.ref_zc_log_prob[valid].mean()
-    elif c_ref is not None and not exact:
-        metrics["laser/c_ref"] = torch.tensor(c_ref)
-    values = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in metrics.values()]).tolist()  # one copy
-    return StepOutputs(fields=fields, score=score, metrics=dict(zip(metrics, values, strict=True)))
 
 
 @register_trainer("laser")
@@ -201,11 +72,11 @@ class LaSeRTrainer(PPOTrainerSync):
         self.end_token_ids: torch.Tensor | None = None
         self.c_ref: float | None = float(self.laser.c_ref) if self.laser.c_ref_mode == "constant" else None
         self._append_metrics: dict[str, float] = {}
-        self._last_step: StepOutputs | None = None
+        self._last_step: core_algos.StepOutputs | None = None
 
-    # -- 4. setup ------------------------------------------------------------------------------------------
-    def init(self):
-        super().init()  # verl's setup; a resumed run has loaded its checkpoint and global step here
+    # -- 4. setup: verl's on_init_end hook, after its workers exist and a resumed run has loaded its checkpoint --
+    def on_init_end(self):
+        super().on_init_end()  # verl: push the (loaded) weights to the rollout replicas
         from verl_patches import file_logger
 
         file_logger.set_resume_step(self.global_steps)
@@ -218,7 +89,7 @@ class LaSeRTrainer(PPOTrainerSync):
         if self.laser.c_ref_mode == "exact" and not self.use_reference_policy:
             raise LaSeRConfigError("laser.c_ref=exact needs the reference worker (recipe.laser.main_laser enables it)")
         if self.laser.c_ref_mode == "auto":
-            self.c_ref = self._load_c_ref()
+            self.c_ref = c_ref_record.load(self._c_ref_path(), self._c_ref_identity())
         self._install_loss()
         print(
             f"[laser] family={self.laser.family}, z_c={self.zc_token_id} "
@@ -238,54 +109,19 @@ class LaSeRTrainer(PPOTrainerSync):
         )
         self.actor_rollout_wg.set_loss_fn(loss)
 
-    # -- c_ref = auto: measured once, kept with the checkpoints ---------------------------------------------------
-    def _c_ref_state_path(self) -> Path:
-        return Path(self.config.trainer.default_local_dir) / C_REF_STATE_FILE
+    # -- c_ref = auto: measured once, kept with the checkpoints (recipe/laser/c_ref_record.py) -----------------------
+    def _c_ref_path(self) -> Path:
+        return Path(self.config.trainer.default_local_dir) / c_ref_record.FILE_NAME
 
     def _c_ref_identity(self) -> dict:
         return {"model": str(self.config.actor_rollout_ref.model.path), "zc_token_id": self.zc_token_id}
 
-    def _load_c_ref(self) -> float | None:
-        path = self._c_ref_state_path()
-        if not path.is_file():
-            return None
-        try:
-            state = json.loads(path.read_text())
-            value = float(state["c_ref"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise LaSeRConfigError(
-                f"{path}: not a valid c_ref record ({type(error).__name__}: {error}); delete it to measure c_ref "
-                "again, or set laser.c_ref to a number"
-            ) from None
-        mismatched = {k: (state.get(k), v) for k, v in self._c_ref_identity().items() if state.get(k) != v}
-        if mismatched:
-            raise LaSeRConfigError(
-                f"{path}: c_ref was measured for another setup {mismatched} (saved, now); use a new "
-                "trainer.default_local_dir, or delete the file to measure again"
-            )
-        print(f"[laser] c_ref=auto: using {value:.4f} measured at step {state.get('step')} ({path})")
-        return value
-
-    def _measure_c_ref(self, inputs: StepInputs) -> None:
-        """Mean reference log-prob of z_c over the finished responses of the first step that has any."""
-        valid = inputs.valid & ~inputs.padding
-        if not bool(valid.any()):
-            return  # nothing finished yet: no score this step, try again next step
-        if inputs.ref_zc_log_prob is not None:
-            source = inputs.ref_zc_log_prob
-        elif self.global_steps == 1:
-            source = inputs.zc_log_prob  # before any update, the actor is the reference model
-        else:
-            raise LaSeRConfigError(
-                "laser.c_ref=auto: step 1 had no finished response to measure c_ref on, and without a reference "
-                "worker it cannot be measured later (the actor has moved); set laser.c_ref to a number, or enable "
-                "the reference model (actor_rollout_ref.actor.use_kl_loss=True with kl_loss_coef=0)"
-            )
-        self.c_ref = float(source[valid].mean())
-        path = self._c_ref_state_path()
-        record = {"c_ref": self.c_ref, "step": self.global_steps, "n": int(valid.sum()), **self._c_ref_identity()}
-        write_text_atomic(path, json.dumps(record))  # a kill never leaves half a record
-        print(f"[laser] c_ref=auto: measured {self.c_ref:.4f} on {int(valid.sum())} responses (saved to {path})")
+    def _measure_c_ref(self, inputs: core_algos.StepInputs) -> None:
+        measured = c_ref_record.measure(inputs, self.global_steps)
+        if measured is None:
+            return  # nothing finished yet: no score this step
+        self.c_ref, n = measured
+        c_ref_record.save(self._c_ref_path(), self.c_ref, self.global_steps, n, self._c_ref_identity())
         self._install_loss()
 
     # -- 1. z_c into every forward pass ------------------------------------------------------------------------
@@ -333,7 +169,8 @@ class LaSeRTrainer(PPOTrainerSync):
         inputs = self._fetch_step_inputs(batch)
         if self.laser.c_ref_mode == "auto" and self.c_ref is None:
             self._measure_c_ref(inputs)
-        out = laser_step(inputs, self.laser, self.global_steps, self.c_ref, self._num_minibatches(len(batch)))
+        num_minibatches = self._num_minibatches(len(batch))
+        out = core_algos.laser_step(inputs, self.laser, self.global_steps, self.c_ref, num_minibatches)
         batch = tq.kv_batch_put(
             keys=batch.keys, partition_id=batch.partition_id, fields=TensorDict(out.fields, batch_size=len(batch))
         )
@@ -342,14 +179,14 @@ class LaSeRTrainer(PPOTrainerSync):
         self._last_step = out
         return batch
 
-    def _fetch_step_inputs(self, batch) -> StepInputs:
+    def _fetch_step_inputs(self, batch) -> core_algos.StepInputs:
         need_ref = self.use_reference_policy and self.laser.c_ref_mode in ("exact", "auto")
         fields = ["uid", "old_log_probs", "rm_scores", "advantages", "laser_valid"] + (
             ["ref_log_prob"] if need_ref else []
         )
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
         group = np.unique(np.array(data["uid"], dtype=object), return_inverse=True)[1]
-        return StepInputs(
+        return core_algos.StepInputs(
             zc_log_prob=last_of_nested(data["old_log_probs"]),
             ref_zc_log_prob=last_of_nested(data["ref_log_prob"]) if need_ref else None,
             verifier_reward=row_sums(data["rm_scores"]),
@@ -410,33 +247,24 @@ class LaSeRTrainer(PPOTrainerSync):
             fields=TensorDict({"responses": responses}, batch_size=len(batch)),
         )
 
-    def _dump_scores(self, batch, step: StepOutputs) -> None:
-        """One JSON line per real response: its tokens (prompt + response + z_c), the z_c log-prob the
-        trainer read, its score and verdict (``scripts/check_score_dump.py`` checks them)."""
+    def _dump_scores(self, batch, step: core_algos.StepOutputs) -> None:
         fields = ["input_ids", "old_log_probs", "rm_scores", "laser_valid", "responses"]
         if self.use_reference_policy and self.laser.c_ref_mode in ("exact", "auto"):
             fields.append("ref_log_prob")
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=fields)
-        ids, zc = data["input_ids"], last_of_nested(data["old_log_probs"])
-        ref = last_of_nested(data["ref_log_prob"]) if "ref_log_prob" in fields else None
-        reward, valid, padding = row_sums(data["rm_scores"]), data["laser_valid"].bool(), padding_mask(batch)
-        offsets, flat = ids.offsets().tolist(), ids.values().tolist()
-        response_lengths = data["responses"].offsets().diff().tolist()
+        lines = score_dump_lines(
+            self.global_steps,
+            data["input_ids"],
+            data["responses"].offsets().diff().tolist(),
+            last_of_nested(data["old_log_probs"]),
+            last_of_nested(data["ref_log_prob"]) if "ref_log_prob" in fields else None,
+            step.score,
+            row_sums(data["rm_scores"]),
+            data["laser_valid"].bool(),
+            padding_mask(batch),
+        )
         with open(self.laser.score_dump_path, "a") as f:
-            for i in range(len(offsets) - 1):
-                if bool(padding[i]):
-                    continue
-                record = {
-                    "step": self.global_steps,
-                    "input_ids": flat[offsets[i] : offsets[i + 1]],
-                    "response_length": response_lengths[i],
-                    "valid": bool(valid[i]),
-                    "zc_log_prob": float(zc[i]) if valid[i] else None,
-                    "ref_zc_log_prob": None if ref is None or not valid[i] else float(ref[i]),
-                    "score": float(step.score[i]) if valid[i] else None,
-                    "reward": float(reward[i]),
-                }
-                f.write(json.dumps(record) + "\n")
+            f.writelines(lines)
 
 
 def response_fault_metrics(

@@ -13,13 +13,18 @@ from recipe.laser.core_algos import (
     class_balance_weights,
     mse_sample_weights,
     self_reward_advantages,
-    self_reward_mse_loss,
     self_reward_score,
     self_verification_metrics,
     weighted_squared_error,
 )
 
 T = torch.tensor
+
+
+def self_reward_mse_loss(score, verifier_reward, valid, class_balance=True):
+    """The step's self-rewarding MSE as the trainer and loss.py compose it from core_algos (one
+    mini-batch, one rank): 1/N_valid sum_{valid i} w_i (r_s,i - r_v,i)^2 (eq. 12, re-weighted as eq. 14)."""
+    return weighted_squared_error(score, verifier_reward, mse_sample_weights(verifier_reward, valid, class_balance))
 
 
 def test_self_reward_score_constant_and_exact():
@@ -153,6 +158,29 @@ def test_auroc_equals_the_pairwise_count_on_random_ties():
     s, y = score[mask], label[mask]
     pairs = (s[y][:, None] > s[~y][None, :]).float() + 0.5 * (s[y][:, None] == s[~y][None, :]).float()
     assert binary_auroc(score, label, mask).item() == pytest.approx(pairs.mean().item(), rel=1e-9)
+
+
+def test_within_group_auroc_counts_only_pairs_of_the_same_group():
+    score, label = T([0.9, 0.1, 0.5, 0.5, 0.2, 0.8]), T([1, 0, 1, 0, 1, 0]).bool()
+    mask, group = T([True] * 6), torch.tensor([0, 0, 1, 1, 2, 2])
+    # all pairs: 0.9 beats 3, 0.5 beats 0.1 and ties 0.5, 0.2 beats 0.1 -> 5.5 / 9
+    assert binary_auroc(score, label, mask).item() == pytest.approx(5.5 / 9)
+    # same-group pairs only: win, tie, loss -> 1.5 / 3
+    assert binary_auroc(score, label, mask, group).item() == pytest.approx(0.5)
+    # a group with one class adds no pair; none left: NaN
+    assert binary_auroc(score, label, T([True, True, True, False, True, True]), group).item() == pytest.approx(0.5)
+    assert math.isnan(binary_auroc(score, label, T([True, False, True, False, True, False]), group).item())
+
+
+def test_within_group_auroc_equals_the_pairwise_count_on_random_groups():
+    g = torch.Generator().manual_seed(1)
+    score = torch.randint(0, 4, (300,), generator=g).float()
+    label, mask = torch.rand(300, generator=g) > 0.5, torch.rand(300, generator=g) > 0.1
+    group = torch.randint(0, 37, (300,), generator=g) * 7 - 40  # any integer ids, unsorted
+    same = (group[:, None] == group[None, :]) & mask[:, None] & mask[None, :] & label[:, None] & ~label[None, :]
+    wins = (score[:, None] > score[None, :]).float() + 0.5 * (score[:, None] == score[None, :]).float()
+    expected = (wins * same).sum() / same.sum()
+    assert binary_auroc(score, label, mask, group).item() == pytest.approx(expected.item(), rel=1e-9)
 
 
 def test_self_verification_metrics_hand_computed():

@@ -9,8 +9,9 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from recipe.laser.core_algos import mse_sample_weights, self_reward_mse_loss, self_reward_score
+from recipe.laser.core_algos import mse_sample_weights, self_reward_score
 from recipe.laser.loss import LaSeRLoss
+from tests.recipe.laser.test_core_algos import self_reward_mse_loss
 
 
 def nested(rows, dtype=torch.long):

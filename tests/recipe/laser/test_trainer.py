@@ -5,23 +5,17 @@
 the trainer relies on."""
 
 import inspect
+import re
 
 import pytest
 import torch
 
-from recipe.laser.config import LaSeRConfig
-from recipe.laser.core_algos import mse_sample_weights
-from recipe.laser.trainer import (
-    RESPONSE_TOKEN_FIELDS_FILL,
-    LaSeRTrainer,
-    StepInputs,
-    append_to_nested,
-    drop_last_of_nested,
-    laser_step,
-    last_of_nested,
-    response_fault_metrics,
-    row_sums,
-)
+from recipe.laser import c_ref_record
+from recipe.laser.config import LaSeRConfig, LaSeRConfigError
+from recipe.laser.core_algos import StepInputs, laser_step, mse_sample_weights
+from recipe.laser.nested import append_to_nested, drop_last_of_nested, last_of_nested, row_sums
+from recipe.laser.score_dump import score_dump_lines
+from recipe.laser.trainer import RESPONSE_TOKEN_FIELDS_FILL, response_fault_metrics
 
 
 def nested(rows, dtype=torch.long):
@@ -53,10 +47,11 @@ def test_response_token_fields_match_what_verls_agent_loop_stores():
     assert 'field["input_ids"] = input_ids' in source and 'field["position_ids"] = position_ids' in source
     from verl.experimental.agent_loop.agent_loop import AgentLoopOutput
 
-    # every per-response-token list of AgentLoopOutput is extended by the trainer (or absent)
-    per_token = {"response_mask", "response_logprobs"}
-    assert per_token <= set(AgentLoopOutput.model_fields)
-    assert set(RESPONSE_TOKEN_FIELDS_FILL) == {"response_mask", "loss_mask", "rm_scores", "rollout_log_probs"}
+    # every per-response-token field the postprocess writes to TransferQueue gets a z_c slot from the trainer
+    written = set(re.findall(r'field\["(\w+)"\] =', source))
+    per_token = {f for f in written if f in {"response_mask", "loss_mask", "rm_scores", "rollout_log_probs"}}
+    assert per_token <= set(RESPONSE_TOKEN_FIELDS_FILL), (written, RESPONSE_TOKEN_FIELDS_FILL)
+    assert {"response_mask", "response_logprobs"} <= set(AgentLoopOutput.model_fields)
 
 
 # -- the LaSeR step: padding rows are never LaSeR samples --------------------------------------------------------
@@ -152,7 +147,8 @@ def test_seams_the_trainer_relies_on():
     init = inspect.getsource(trainer_base.PPOTrainer.__init__)
     assert "self.trainer_mode = self.config.trainer.v1.trainer_mode" in init
     assert 'self.trainer_mode != "sync"' in inspect.getsource(trainer_base.PPOTrainer._save_checkpoint)
-    assert 'trainer_mode = "sync"' in inspect.getsource(LaSeRTrainer.__init__)
+    # verl calls the hook the trainer's setup lives in, after its own setup
+    assert "self.on_init_end()" in inspect.getsource(trainer_base.PPOTrainer.init)
     # the old-log-prob pass reads rollout_log_probs only with calculate_log_probs (and so does the append)
     assert "if self.config.actor_rollout_ref.rollout.calculate_log_probs:" in inspect.getsource(
         trainer_base.PPOTrainer._compute_old_log_prob
@@ -172,36 +168,49 @@ def test_seams_the_trainer_relies_on():
 
 
 # -- c_ref = auto: one measurement, kept with the checkpoints, checked when read back ---------------------------
-def _trainer_for_c_ref(tmp_path, model="models/m", zc=151652):
-    from omegaconf import OmegaConf
-
-    trainer = LaSeRTrainer.__new__(LaSeRTrainer)  # no verl set-up: only the c_ref bookkeeping
-    trainer.config = OmegaConf.create(
-        {"trainer": {"default_local_dir": str(tmp_path)}, "actor_rollout_ref": {"model": {"path": model}}}
-    )
-    trainer.laser, trainer.zc_token_id, trainer.global_steps, trainer.c_ref = LaSeRConfig(c_ref="auto"), zc, 1, None
-    trainer._install_loss = lambda: None
-    return trainer
-
-
 def test_c_ref_is_measured_once_saved_atomically_and_checked_on_resume(tmp_path):
-    from recipe.laser.config import LaSeRConfigError
-
-    trainer = _trainer_for_c_ref(tmp_path)
-    assert trainer._load_c_ref() is None
+    path, identity = tmp_path / c_ref_record.FILE_NAME, {"model": "models/m", "zc_token_id": 151652}
+    assert c_ref_record.load(path, identity) is None
     inputs = _inputs(False)
-    trainer._measure_c_ref(inputs)  # step 1, no reference worker: the actor's own z_c log-probs
-    assert trainer.c_ref == pytest.approx(float(inputs.zc_log_prob[:5].mean()))  # the 5 finished responses
+    value, n = c_ref_record.measure(inputs, step=1)  # no reference worker: the actor's own z_c log-probs
+    assert (value, n) == (pytest.approx(float(inputs.zc_log_prob[:5].mean())), 5)  # the 5 finished responses
+    c_ref_record.save(path, value, 1, n, identity)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["laser_c_ref.json"]  # no temporary file left
-    assert _trainer_for_c_ref(tmp_path)._load_c_ref() == pytest.approx(trainer.c_ref)
+    assert c_ref_record.load(path, identity) == pytest.approx(value)
     with pytest.raises(LaSeRConfigError, match=r"measured for another setup .*'model'"):
-        _trainer_for_c_ref(tmp_path, model="models/other")._load_c_ref()
+        c_ref_record.load(path, {**identity, "model": "models/other"})
     with pytest.raises(LaSeRConfigError, match=r"measured for another setup .*'zc_token_id'"):
-        _trainer_for_c_ref(tmp_path, zc=151653)._load_c_ref()
-    (tmp_path / "laser_c_ref.json").write_text('{"c_ref": -18.')  # cut off
+        c_ref_record.load(path, {**identity, "zc_token_id": 151653})
+    path.write_text('{"c_ref": -18.')  # cut off
     with pytest.raises(LaSeRConfigError, match="laser_c_ref.json: not a valid c_ref record"):
-        _trainer_for_c_ref(tmp_path)._load_c_ref()
-    late = _trainer_for_c_ref(tmp_path / "late")
-    late.global_steps = 3
+        c_ref_record.load(path, identity)
     with pytest.raises(LaSeRConfigError, match="cannot be measured later"):
-        late._measure_c_ref(inputs)
+        c_ref_record.measure(inputs, step=3)
+    nothing_finished = StepInputs(**{**inputs.__dict__, "valid": torch.zeros(6, dtype=torch.bool)})
+    assert c_ref_record.measure(nothing_finished, step=3) is None  # wait for a step with finished responses
+    reference = StepInputs(**{**inputs.__dict__, "ref_zc_log_prob": inputs.zc_log_prob - 1.0})
+    assert c_ref_record.measure(reference, step=3)[0] == pytest.approx(value - 1.0)  # the reference worker's
+
+
+def test_score_dump_lines_leave_out_padding_and_null_what_has_no_z_c_slot():
+    import json
+
+    ids = nested([[1, 2, 9], [3, 4], [1, 2, 9]])
+    lines = score_dump_lines(
+        step=2,
+        input_ids=ids,
+        response_lengths=[2, 1, 2],
+        zc_log_prob=torch.tensor([-13.0, -5.0, -13.0]),
+        ref_zc_log_prob=None,
+        score=torch.tensor([1.0, 0.0, 1.0]),
+        reward=torch.tensor([1.0, 0.0, 1.0]),
+        valid=torch.tensor([True, False, True]),
+        padding=torch.tensor([False, False, True]),
+    )
+    rows = [json.loads(x) for x in lines]
+    assert rows == [
+        {"step": 2, "input_ids": [1, 2, 9], "response_length": 2, "valid": True, "zc_log_prob": -13.0,
+         "ref_zc_log_prob": None, "score": 1.0, "reward": 1.0},
+        {"step": 2, "input_ids": [3, 4], "response_length": 1, "valid": False, "zc_log_prob": None,
+         "ref_zc_log_prob": None, "score": None, "reward": 0.0},
+    ]  # fmt: skip
