@@ -144,12 +144,6 @@ class _VerifierPool:
                     raise
         raise AssertionError("unreachable")
 
-    def worker_pids(self) -> list[int]:
-        """The pids of the live worker processes (tests kill one to check the recovery)."""
-        with self._lock:
-            executor = self._executor
-        return [p.pid for p in getattr(executor, "_processes", {}).values()] if executor else []
-
 
 _pool = _VerifierPool(POOL_WORKERS)
 atexit.register(_pool.shutdown)
