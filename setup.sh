@@ -59,7 +59,7 @@ fetch_llama3_tokenizer() {
 
 if [ "$MODE" = --gpu ]; then
     "$PYTHON_BIN" -c "import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else
-        'setup.sh --gpu: verl 0.9.1 needs Python 3.10-3.12, found ' + sys.version.split()[0] + ' (set PYTHON_BIN)')"
+        'setup.sh --gpu: $(cat "$REPO_DIR/recipe/laser/REQUIRED_VERL.txt") needs Python 3.10-3.12, found ' + sys.version.split()[0] + ' (set PYTHON_BIN)')"
     if command -v nvidia-smi >/dev/null; then
         driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)
         if [ "${driver%%.*}" -lt 580 ]; then

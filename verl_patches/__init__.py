@@ -22,8 +22,22 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
-SUPPORTED_VERL_VERSIONS = ("0.9.1",)
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+# The verl the recipe is pinned to: recipe/laser/REQUIRED_VERL.txt, which setup.sh and the requirements
+# files read as a pip constraint. Each patch declares the verl versions it was checked against.
+REQUIRED_VERL_FILE = Path(__file__).resolve().parent.parent / "recipe" / "laser" / "REQUIRED_VERL.txt"
+
+
+def required_verl_version() -> str:
+    """The pinned version, from REQUIRED_VERL.txt (one line, ``verl==X.Y.Z``)."""
+    text = REQUIRED_VERL_FILE.read_text().strip()
+    if not text.startswith("verl=="):
+        raise VerlVersionError(f"{REQUIRED_VERL_FILE}: expected one line 'verl==X.Y.Z', found {text!r}")
+    return text.removeprefix("verl==")
 
 
 class VerlVersionError(RuntimeError):
@@ -39,14 +53,15 @@ def installed_verl_version() -> str:
         return verl.__version__
 
 
-def check_verl_version(what: str) -> str:
-    """Refuse to patch a verl these patches were not written against."""
+def check_verl_version(what: str, supported: str, verl_function: str) -> str:
+    """Refuse to apply patch ``what`` (which replaces or wraps ``verl_function``) to a verl outside
+    its ``supported`` range (a PEP 440 specifier such as ``">=0.9.1,<0.9.2"``)."""
     found = installed_verl_version()
-    if found not in SUPPORTED_VERL_VERSIONS:
+    if Version(found) not in SpecifierSet(supported):
         raise VerlVersionError(
-            f"{what} was written against verl {', '.join(SUPPORTED_VERL_VERSIONS)} but verl {found} is installed. "
-            "Install the pinned version (recipe/laser/REQUIRED_VERL.txt) or re-check each patch against the new "
-            "verl and extend SUPPORTED_VERL_VERSIONS."
+            f"{what} patches {verl_function}, checked against verl {supported}, but verl {found} is installed. "
+            f"Install the pinned verl ({REQUIRED_VERL_FILE.name}: verl=={required_verl_version()}), or check "
+            f"{verl_function} in verl {found} against the patch (tests/verl_patches/) and widen its range."
         )
     return found
 

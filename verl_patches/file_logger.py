@@ -7,12 +7,13 @@ verl 0.9.1's ``verl.utils.tracking.FileLogger.__init__`` opens ``VERL_FILE_LOGGE
 the file is opened for appending, and lines of steps after the step the run resumes from (logged by
 the interrupted run after its last checkpoint, and about to be logged again) are dropped first, so
 every step appears once. The trainer says where it resumes (``set_resume_step``, called by
-``LaSeRTrainer.init`` after verl loaded the checkpoint); a fresh run (step 0) starts an empty file,
+``LaSeRTrainer.on_init_end`` after verl loaded the checkpoint); a fresh run (step 0) starts an empty file,
 as verl does.
 
-Opt-in: applied when this module is imported (``LaSeRTrainer.init`` imports it in verl's task
+Opt-in: applied when this module is imported (``LaSeRTrainer.on_init_end`` imports it in verl's task
 runner, the process that creates the logger). ``tests/verl_patches/test_file_logger.py`` fails when
-verl's ``FileLogger`` changes.
+verl's ``FileLogger`` changes. Outside ``SUPPORTED_VERL`` the patch is not applied and says so; the
+run goes on (the patch changes no training, only what the metrics file keeps).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import functools
 import json
 import os
 
-from verl_patches import check_verl_version, when_imported
+from verl_patches import VerlVersionError, check_verl_version, when_imported
 
-VERL_VERSION = check_verl_version("verl_patches.file_logger")
+SUPPORTED_VERL = ">=0.9.1,<0.9.2"
 
 _resume_step: int | None = None
 
@@ -87,4 +88,11 @@ def _patch(module) -> None:
     logger_cls.__init__ = __init__
 
 
-when_imported("verl.utils.tracking", _patch)
+try:
+    VERL_VERSION = check_verl_version(
+        "verl_patches.file_logger", SUPPORTED_VERL, "verl.utils.tracking.FileLogger.__init__"
+    )
+    when_imported("verl.utils.tracking", _patch)
+except VerlVersionError as error:  # optional: without it a run trains as verl does; only its metrics file restarts
+    VERL_VERSION = None
+    print(f"[laser] not applied: {error} Without it a resumed run's metrics file starts empty (verl's behaviour).")

@@ -32,15 +32,43 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 # -- version pin -----------------------------------------------------------------------------------
-def test_version_check_accepts_pinned_verl_and_rejects_others(monkeypatch):
+def test_one_pin_and_a_range_per_patch(monkeypatch):
     import verl_patches
+    from verl_patches import file_logger
 
-    assert verl_patches.check_verl_version("test") == "0.9.1"
-    required = (REPO_DIR / "recipe/laser/REQUIRED_VERL.txt").read_text().strip()
-    assert required == "verl==" + verl_patches.SUPPORTED_VERL_VERSIONS[0]
+    pinned = verl_patches.required_verl_version()  # recipe/laser/REQUIRED_VERL.txt
+    assert pinned == verl_patches.installed_verl_version()
+    for requirements in ("requirements.txt", "requirements-cpu.txt", "requirements-vllm-cpu.txt"):
+        lines = (REPO_DIR / requirements).read_text().splitlines()
+        assert "-c recipe/laser/REQUIRED_VERL.txt" in lines, requirements  # the pin is read, not copied
+        assert not [x for x in lines if x.startswith("verl") and "=" in x.split("#")[0]], requirements
+    # the CPU plugin checks its range when it loads (in its own process: it patches verl)
+    code = "from verl_patches.cpu import plugin; print('RANGE', plugin.SUPPORTED_VERL)"
+    loaded = run_python(code, VERL_PLATFORM="cpu")
+    plugin_range = next(x for x in loaded.stdout.splitlines() if x.startswith("RANGE ")).split(" ", 1)[1]
+    for supported in (file_logger.SUPPORTED_VERL, plugin_range):
+        assert verl_patches.check_verl_version("test", supported, "f") == pinned
     monkeypatch.setattr(verl_patches, "installed_verl_version", lambda: "0.10.0")
-    with pytest.raises(verl_patches.VerlVersionError, match="0.10.0"):
-        verl_patches.check_verl_version("test")
+    with pytest.raises(verl_patches.VerlVersionError, match=r"test patches verl\.f, checked against verl >=0\.9\.1"):
+        verl_patches.check_verl_version("test", plugin_range, "verl.f")
+
+
+def test_file_logger_patch_steps_aside_on_an_unchecked_verl():
+    """Outside its range the optional file-logger patch says it is not applied, and a plain run goes on."""
+    code = """
+        import importlib.metadata as md
+        real = md.version
+        md.version = lambda name: "0.10.0" if name == "verl" else real(name)
+        from verl_patches import file_logger
+        assert file_logger.VERL_VERSION is None
+        import verl.utils.tracking as tracking
+        assert not getattr(tracking.FileLogger.__init__, "_laser_patch", False)
+        print("GRPO_GOES_ON")
+    """
+    proc = run_python(code)
+    assert proc.returncode == 0 and "GRPO_GOES_ON" in proc.stdout, proc.stderr[-2000:]
+    said = "[laser] not applied: verl_patches.file_logger patches verl.utils.tracking.FileLogger.__init__"
+    assert said in proc.stdout, proc.stdout[-2000:]
 
 
 # -- the verl internals each patch relies on -----------------------------------------------------------

@@ -42,7 +42,11 @@ import sys
 
 from verl_patches import check_verl_version, when_imported
 
-VERL_VERSION = check_verl_version("verl_patches.cpu.plugin")
+SUPPORTED_VERL = ">=0.9.1,<0.9.2"
+# its pieces replace verl internals one by one (listed below); checked together, refused outside the range
+VERL_VERSION = check_verl_version(
+    "verl_patches.cpu.plugin", SUPPORTED_VERL, "verl's platform, distributed, FSDP and rollout set-up"
+)
 
 if os.environ.get("VERL_PLATFORM", "").strip().lower() != "cpu":
     # The plugin was requested but the platform was not: verl would pick "nvidia" and fail later
