@@ -22,6 +22,7 @@ import functools
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -374,13 +375,35 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
     env = {**os.environ, "MODEL_PATH": inputs.warm_chat, "EVAL_DATA": str(workdir / "eval_data" / "eval"),
            "OUT_DIR": str(workdir / "eval"), "BACKEND": "vllm", "LIMIT": "2", "N": "2", "MAX_TOKENS": "16"}  # fmt: skip
     env.pop("PYTHON", None)
-    evaluation = subprocess.run(
-        [*cluster.nice, "bash", str(REPO_DIR / "run_eval.sh"), "--enforce-eager", "--no-progress"],
-        env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    command = [
+        *cluster.nice,
+        "bash",
+        str(REPO_DIR / "run_eval.sh"),
+        "--enforce-eager",
+        "--no-progress",
+        "--chunk-size",
+        "1",
+    ]
+    evaluation = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900)
     (workdir / "eval.log").write_text(evaluation.stdout + evaluation.stderr)
     assert evaluation.returncode == 0, (evaluation.stdout + evaluation.stderr)[-4000:]
-    return run, json.loads(line.split(" ", 1)[1]), evaluation.stdout + evaluation.stderr
+    # An interrupted evaluation: each benchmark's second problem (its second chunk) not sampled yet.
+    # Resumed in a new engine that has drawn less before it, it must write the same samples.
+    samples = sorted((workdir / "eval" / "samples").glob("*.jsonl"))
+    resumed_dir = workdir / "eval_resumed"
+    shutil.copytree(workdir / "eval", resumed_dir)
+    for f in samples:
+        (resumed_dir / "samples" / f.name).write_text("".join(f.read_text().splitlines(keepends=True)[:2]))
+    resumed = subprocess.run(command, env={**env, "OUT_DIR": str(resumed_dir)}, cwd=REPO_DIR, capture_output=True,
+                             text=True, timeout=900)  # fmt: skip
+    assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-4000:]
+    same = {f.name: (resumed_dir / "samples" / f.name).read_text() == f.read_text() for f in samples}
+    return (
+        run,
+        json.loads(line.split(" ", 1)[1]),
+        evaluation.stdout + evaluation.stderr,
+        {"log": resumed.stdout, "same": same},
+    )
 
 
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start

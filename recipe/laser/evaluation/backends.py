@@ -230,16 +230,20 @@ class VLLMBackend:
     ) -> list[list[Sample]]:
         from vllm import SamplingParams
 
-        # No per-request seed: on vLLM's CPU worker it has crashed scoring requests; the engine seed
-        # makes a run reproducible as a whole.
-        params = SamplingParams(
-            n=n,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_tokens,
-            stop_token_ids=self.stop_ids,
-            detokenize=False,
-        )
+        # One seed per request (the chunk's seed plus the prompt's place): a prompt's samples do not
+        # depend on what the engine drew before, so a resumed evaluation draws what an uninterrupted one does.
+        params = [
+            SamplingParams(
+                n=n,
+                temperature=temperature,
+                top_p=top_p,
+                max_tokens=max_tokens,
+                stop_token_ids=self.stop_ids,
+                detokenize=False,
+                seed=seed + i,
+            )
+            for i in range(len(prompts))
+        ]
         outputs = self.llm.generate([self._prompt(p) for p in prompts], params, use_tqdm=False)
         stop_set = set(self.stop_ids)
         result = []

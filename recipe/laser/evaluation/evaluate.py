@@ -41,7 +41,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from recipe.laser.atomic import write_text_atomic
+from recipe.laser.core_algos import self_reward_score
 from recipe.laser.evaluation.metrics import equivalence_keys
 from recipe.laser.evaluation.report import read_jsonl_checked, write_report
 from recipe.laser.families import ModelFamily, get_family, infer_family
@@ -129,7 +132,7 @@ def load_benchmarks(paths: list[str], limit: int | None = None) -> dict[str, lis
 
 def problem_seed(seed: int, benchmark: str, chunk: list[Problem]) -> int:
     """A chunk's sampling seed: fixed by the run seed and the problems, so a resumed run draws the
-    same samples as an uninterrupted one (transformers backend; vLLM seeds its engine once)."""
+    same samples as an uninterrupted one (both backends: vLLM seeds each request from it)."""
     key = f"{seed}|{benchmark}|" + ",".join(p.problem_id for p in chunk)
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "little")
 
@@ -266,7 +269,9 @@ def evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, 
         )
         for j, (s, x) in enumerate(zip(ss, judged[i], strict=True)):
             ref = refs[i][j] if c_ref is None else c_ref
-            score = args.beta_v * (zc[i][j] - ref) if zc[i][j] is not None and ref is not None else None
+            score = None
+            if zc[i][j] is not None and ref is not None:
+                score = float(self_reward_score(torch.tensor(zc[i][j], dtype=torch.float64), ref, args.beta_v))
             rows.append(
                 {
                     "benchmark": p.benchmark,
