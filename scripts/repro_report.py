@@ -73,6 +73,10 @@ def family_table(run_dir: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+HELD_OUT_FIGURES = ("accuracy", "f1_all", "f1_answered", "auroc", "mixed_fraction", "within_problem_auroc",
+                    "surface_auroc", "surface_within_problem_auroc")  # fmt: skip
+
+
 def overall(metrics: dict) -> dict:
     """Headline figures and scaling curves: the benchmark's own when there is one, else the average."""
     if len(metrics["benchmarks"]) == 1:
@@ -84,16 +88,19 @@ def overall(metrics: dict) -> dict:
 def summarize(runs: dict[str, Path], evals: dict[str, Path], seconds: float | None) -> dict:
     held_out = {}
     for label, d in evals.items():
-        src = overall(run_metrics(d))
+        metrics = run_metrics(d)
+        src = overall(metrics)
         k = max(src["scaling"]["majority"])
         held_out[label] = {
-            **{key: src[key] for key in ("accuracy", "f1_all", "f1_answered", "auroc")},
+            **{key: src[key] for key in HELD_OUT_FIGURES},
             "k": k,
             **{
                 f"{method}@k": src["scaling"][method][k]
                 for method in ("majority", "weighted", "best_of_n", "pass_at_k")
             },
             "families": family_table(d),
+            # each feature's AUROCs (metrics.surface_feature_auroc); the tiny task has one benchmark
+            "surface_features": next(iter(metrics["benchmarks"].values()))["surface_features"],
             "scaling": src["scaling"],
         }
     curves = {}
@@ -109,14 +116,27 @@ def markdown(summary: dict) -> str:
     rows = summary["held_out"]
     k = next(iter(rows.values()))["k"] if rows else 0
     lines = [
-        f"| held-out | accuracy | F1 (all) | F1 (answered) | AUROC | Maj@{k} | Weighted@{k} | Best-of-{k} | Pass@{k} |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| held-out | accuracy | F1 (all) | F1 (answered) | AUROC | mixed problems | AUROC within problems "
+        f"| best surface feature: AUROC / within | Maj@{k} | Weighted@{k} | Best-of-{k} | Pass@{k} |",
+        "|---" * 12 + "|",
     ]
     for label, r in rows.items():
         lines.append(
             f"| {label} | {pct(r['accuracy'])} | {pct(r['f1_all'])} | {pct(r['f1_answered'])} | {pct(r['auroc'])} | "
+            f"{pct(r['mixed_fraction'])} | {pct(r['within_problem_auroc'])} | "
+            f"{pct(r['surface_auroc'])} / {pct(r['surface_within_problem_auroc'])} | "
             f"{pct(r['majority@k'])} | {pct(r['weighted@k'])} | {pct(r['best_of_n@k'])} | {pct(r['pass_at_k@k'])} |"
         )
+    features = list(next(iter(rows.values()))["surface_features"]) if rows else []
+    if features:
+        lines += [
+            "",
+            "| held-out, AUROC of each surface feature (all / within problems) | " + " | ".join(features) + " |",
+            "|---" * (len(features) + 1) + "|",
+        ]
+        for label, r in rows.items():
+            cells = [f"{pct(x['auroc'])} / {pct(x['within_problem_auroc'])}" for x in r["surface_features"].values()]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     families = sorted({f for r in rows.values() for f in r["families"]})
     if families:
         lines += [

@@ -132,6 +132,64 @@ def verification_f1(correct, score, population, threshold: float = 0.5) -> dict[
     return out
 
 
+def within_problem_verification(correct, score, problem) -> dict[str, float]:
+    """How well r_s tells a right answer from a wrong one to the same problem: the share of problems
+    with both right and wrong samples (``mixed_fraction``), the AUROC over (right, wrong) pairs of the
+    same problem (``auroc``, scored samples; NaN without such a pair) and the number of those pairs.
+    A score that only recognises which problems are easy scores no better than 0.5 here."""
+    import torch
+
+    from recipe.laser.core_algos import binary_auroc
+
+    correct = np.asarray(correct, dtype=bool)
+    score = np.asarray(score, dtype=float)
+    _, group = np.unique(np.asarray(problem), return_inverse=True)
+    right = np.bincount(group, weights=correct)
+    size = np.bincount(group)
+    scored = ~np.isnan(score)
+    right_scored = np.bincount(group, weights=correct & scored, minlength=len(size))
+    wrong_scored = np.bincount(group, weights=~correct & scored, minlength=len(size))
+    auroc = binary_auroc(
+        torch.as_tensor(np.nan_to_num(score)), torch.as_tensor(correct), torch.as_tensor(scored), torch.as_tensor(group)
+    )
+    return {
+        "mixed_fraction": float(np.mean((right > 0) & (right < size))),
+        "auroc": float(auroc),
+        "pairs": int((right_scored * wrong_scored).sum()),
+    }
+
+
+def surface_feature_auroc(correct, features: dict[str, list], problem) -> dict[str, dict[str, float]]:
+    """For each feature of a sample that is not its answer's correctness (task family, response
+    length, answer length, format), the AUROC of the best predictor of correctness that reads that
+    feature alone: each value scored by the accuracy of the samples with that value (fitted on these
+    samples: over all samples no function of the feature ranks better). Over all samples and within
+    problems, the figures to set next to r_s's: a score above them reads more than the feature."""
+    import torch
+
+    from recipe.laser.core_algos import binary_auroc
+
+    correct = np.asarray(correct, dtype=bool)
+    _, group = np.unique(np.asarray(problem), return_inverse=True)
+    everyone = torch.ones(len(correct), dtype=torch.bool)
+    out = {}
+    for name, values in features.items():
+        keys = [repr(v) for v in values]
+        accuracy: dict[str, list[int]] = {}
+        for key, ok in zip(keys, correct, strict=True):
+            hits = accuracy.setdefault(key, [0, 0])
+            hits[0] += int(ok)
+            hits[1] += 1
+        predictor = torch.tensor([accuracy[key][0] / accuracy[key][1] for key in keys], dtype=torch.float64)
+        label = torch.as_tensor(correct)
+        out[name] = {
+            "auroc": float(binary_auroc(predictor, label, everyone)),
+            "within_problem_auroc": float(binary_auroc(predictor, label, everyone, torch.as_tensor(group))),
+            "values": len(accuracy),
+        }
+    return out
+
+
 def expected_calibration_error(correct, score, bins: int = 10) -> float:
     """ECE of r_s clipped to [0, 1] read as the probability of being correct (scored samples only)."""
     correct = np.asarray(correct, dtype=float)

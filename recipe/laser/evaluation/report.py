@@ -34,17 +34,20 @@ from recipe.laser.evaluation.metrics import (
     SCALING_METHODS,
     expected_calibration_error,
     scaling_curve,
+    surface_feature_auroc,
     verification_f1,
+    within_problem_verification,
 )
 
 
 def scaling_ks(n: int) -> list[int]:
-    """1, 2, 4, ... below n, then n."""
-    ks, k = [], 1
+    """Every k up to 8, then 16, 32, ... below n, then n."""
+    ks = list(range(1, min(n, 8) + 1))
+    k = 16
     while k < n:
         ks.append(k)
         k *= 2
-    return ks + [n]
+    return ks if ks[-1] == n else ks + [n]
 
 
 def authors_scores(rows: list[dict]) -> np.ndarray:
@@ -86,6 +89,7 @@ def benchmark_metrics(rows: list[dict], resamples: int = 64, seed: int = 0) -> d
         )
     scaling = {m: {k: float(np.mean([c[m][k] for c in curves])) for k in ks} for m in SCALING_METHODS}
     scored = ~np.isnan(score)
+    problem = [r["problem_id"] for r in rows]
     return {
         "problems": len(by_problem),
         "n": n,
@@ -101,7 +105,26 @@ def benchmark_metrics(rows: list[dict], resamples: int = 64, seed: int = 0) -> d
         "score_mean_correct": float(np.mean(score[scored & correct])) if (scored & correct).any() else float("nan"),
         "score_mean_incorrect": float(np.mean(score[scored & ~correct])) if (scored & ~correct).any() else float("nan"),
         "scaling": scaling,
+        "within_problem": within_problem_verification(correct, score, problem),
+        "surface_features": surface_feature_auroc(correct, surface_features(rows), problem),
     }
+
+
+def surface_features(rows: list[dict]) -> dict[str, list]:
+    """What a sample shows besides whether its answer is right: its task family (where rows carry
+    one), its length, its answer's length and last character, whether it has an answer, whether it
+    ended."""
+    answers = [r["extracted_answer"] for r in rows]
+    features = {
+        "response length": [r["response_tokens"] for r in rows],
+        "answer length": [None if a is None else len(a) for a in answers],
+        "answer's last character": [None if not a else a[-1] for a in answers],
+        "format (an answer)": [a is not None for a in answers],
+        "finished": [r["finished"] for r in rows],
+    }
+    if all("kind" in r for r in rows):
+        features = {"family": [r["kind"] for r in rows], **features}
+    return features
 
 
 def read_jsonl_checked(path: Path) -> tuple[list[dict], list[int]]:
@@ -138,6 +161,11 @@ def save_figure(fig, path: Path) -> Path:
     return path
 
 
+# What the report reads from each sample line (recipe.laser.evaluation.evaluate writes them all)
+SAMPLE_FIELDS = ("problem_id", "sample", "correct", "score", "extracted_answer", "vote_key", "finished",
+                 "response_tokens")  # fmt: skip
+
+
 def load_samples(run_dir: Path) -> dict[str, list[dict]]:
     files = sorted((Path(run_dir) / "samples").glob("*.jsonl"))
     if not files:
@@ -145,6 +173,12 @@ def load_samples(run_dir: Path) -> dict[str, list[dict]]:
     out = {}
     for f in files:
         rows = read_jsonl(f)
+        for line, row in enumerate(rows, start=1):
+            missing = [k for k in SAMPLE_FIELDS if k not in row]
+            if missing:
+                raise ValueError(
+                    f"{f}: line {line} has no field {', '.join(missing)} (expected {', '.join(SAMPLE_FIELDS)})"
+                )
         if rows:
             out[f.stem] = rows
     return out
@@ -164,6 +198,11 @@ def _mean(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _best(values) -> float:
+    values = [v for v in values if not math.isnan(v)]
+    return max(values) if values else float("nan")
+
+
 def headline(m: dict) -> dict[str, float]:
     """The scalar figures of one benchmark's metrics, by row label."""
     return {
@@ -178,6 +217,10 @@ def headline(m: dict) -> dict[str, float]:
         "ece": m["ece"],
         "finished_fraction": m["finished_fraction"],
         "answered_fraction": m["answered_fraction"],
+        "mixed_fraction": m["within_problem"]["mixed_fraction"],
+        "within_problem_auroc": m["within_problem"]["auroc"],
+        "surface_auroc": _best(f["auroc"] for f in m["surface_features"].values()),
+        "surface_within_problem_auroc": _best(f["within_problem_auroc"] for f in m["surface_features"].values()),
     }
 
 
@@ -204,6 +247,10 @@ ROWS = (
     ("ece", "ECE of clip(r_s, 0, 1)"),
     ("finished_fraction", "Finished (ended with EOS)"),
     ("answered_fraction", "Answered (a boxed answer)"),
+    ("mixed_fraction", "Problems with right and wrong samples"),
+    ("within_problem_auroc", "AUROC of r_s within problems (right vs wrong of one problem)"),
+    ("surface_auroc", "Best surface feature's AUROC (family, length, format)"),
+    ("surface_within_problem_auroc", "Best surface feature's AUROC within problems"),
 )
 
 

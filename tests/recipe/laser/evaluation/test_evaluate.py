@@ -276,6 +276,7 @@ def fake_run(root, name, correct, scores, answers):
             "extracted_answer": a,
             "vote_key": None if a is None else ("correct" if c else "answer:" + a),
             "finished": s is not None,
+            "response_tokens": 5 + (i // 2) % 2,  # 5, 5, 6, 6, ...: as often right at either length
         }
         for i, (c, s, a) in enumerate(zip(correct, scores, answers, strict=True))
     ]
@@ -291,7 +292,7 @@ def test_report_metrics_by_hand_and_compare(tmp_path):
         tmp_path,
         "laser",
         [True, False, False, True, False, False, False, False],
-        [0.9, 0.2, 0.3, 0.8, 0.1, None, 0.6, 0.2],
+        [0.9, 0.2, 0.3, 0.8, 0.1, None, 0.95, 0.2],
         ["7", "5", "5", "7", "1", None, "2", "3"],
     )
     (run / "engine.json").write_text(json.dumps({"score_prefix_cache": {"hits": 8, "queries": 10, "hit_rate": 0.8}}))
@@ -299,7 +300,7 @@ def test_report_metrics_by_hand_and_compare(tmp_path):
     m = metrics["benchmarks"]["toy"]
     assert metrics["engine"]["score_prefix_cache"]["hit_rate"] == 0.8
     assert m["accuracy"] == pytest.approx(2 / 8)
-    # all samples: TPR 2/2; TNR: 0.2, 0.3, 0.1, (no answer), 0.2 rejected, 0.6 accepted -> 5/6
+    # all samples: TPR 2/2; TNR: 0.2, 0.3, 0.1, (no answer), 0.2 rejected, 0.95 accepted -> 5/6
     assert m["verification_all"]["tpr"] == 1.0 and m["verification_all"]["tnr"] == pytest.approx(5 / 6)
     assert m["verification_all"]["f1"] == pytest.approx(2 * (5 / 6) / (1 + 5 / 6))
     # answered only: the sample without an answer leaves -> TNR 4/5
@@ -309,12 +310,33 @@ def test_report_metrics_by_hand_and_compare(tmp_path):
     assert m["scaling"]["weighted"][4] == pytest.approx(0.5)
     assert m["scaling"]["best_of_n"][4] == pytest.approx(0.5)
     assert m["scaling"]["pass_at_k"][4] == pytest.approx(0.5)
+    # problem 0 is mixed (right 0.9, 0.8 above wrong 0.2, 0.3: 4 pairs, AUROC 1); problem 1 is all
+    # wrong, its 0.95 above both right samples lowers the AUROC over all samples only (8 of 10 pairs)
+    assert m["verification_answered"]["auroc"] == pytest.approx(0.8)
+    assert m["within_problem"] == {"mixed_fraction": 0.5, "auroc": 1.0, "pairs": 4}
+    # length: 5 tokens right 1 of 4, 6 tokens 1 of 4: one value for all, AUROC 1/2; the answer's
+    # last character ("7" right 2 of 2, others 0) ranks every right sample above every wrong one
+    assert m["surface_features"]["response length"] == {"auroc": 0.5, "within_problem_auroc": 0.5, "values": 2}
+    assert m["surface_features"]["answer's last character"]["auroc"] == 1.0
+    assert "family" not in m["surface_features"]  # these rows carry no task family
     grpo = fake_run(tmp_path, "grpo", [True] * 4 + [False] * 4, [0.5] * 8, ["7"] * 4 + ["1"] * 4)
     table = compare([grpo, run], ["GRPO", "LaSeR"])
     assert "| GRPO | 50.0 | 50.0 |" in table and "| LaSeR | 25.0 | 25.0 |" in table
     assert "(k=4)" in table
     write_report(grpo, resamples=16)  # metrics.json read back (string keys in JSON) gives the same table
     assert compare([grpo, run], ["GRPO", "LaSeR"]) == table
+
+
+def test_a_sample_line_without_a_field_is_an_error_that_names_it(tmp_path):
+    from recipe.laser.evaluation.report import write_report
+
+    run = fake_run(tmp_path, "laser", [True, False], [0.9, 0.2], ["7", "5"])
+    lines = (run / "samples" / "toy.jsonl").read_text().splitlines()
+    row = json.loads(lines[1])
+    del row["response_tokens"]
+    (run / "samples" / "toy.jsonl").write_text(lines[0] + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(ValueError, match=r"toy.jsonl: line 2 has no field response_tokens"):
+        write_report(run, resamples=4)
 
 
 def test_run_eval_sh_infers_the_family_and_passes_its_variables(tmp_path, warm_models, eval_data):
