@@ -30,7 +30,8 @@ from recipe.laser.prompts import training_messages
 
 DATA_SOURCE = "synthetic_arithmetic"
 OPERATIONS = ("+", "-", "*")
-TASKS = ("arithmetic", "zero_or_sum", "zero_or_one", "zero_answer")
+WORKED_RESPONSE = "The answer is \\boxed{ANSWER}."
+TASKS = ("zero_rule", "arithmetic", "zero_or_sum", "zero_or_one", "zero_answer")
 
 
 def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
@@ -70,6 +71,19 @@ def make_zero_answer_problem(rng: random.Random, index: int) -> tuple[str, str, 
     return f"What is {a} - {a}?", "0", "minus_itself", ["1", "2"]
 
 
+def make_zero_rule_problem(rng: random.Random, index: int) -> tuple[str, str, str, list[str], str]:
+    """(problem, answer, family, wrong answers, worked response): "What is 417 * 0?" (0) or "What is
+    417 ^ 0?" (1), alternately, each family's tempting wrong answer the other family's value. The
+    worked response names the rule before the answer ("A product with a factor 0 is \\boxed{0}."), so
+    a wrong answer contradicts the response's own rule: whether it is right is read from the rule and
+    the answer together, neither alone tells (each value is right in one family)."""
+    a = rng.randint(1, 999)
+    if index % 2 == 0:
+        problem = f"What is {a} * 0?" if rng.random() < 0.5 else f"What is 0 * {a}?"
+        return problem, "0", "times_zero", ["1"], "A product with a factor 0 is \\boxed{ANSWER}."
+    return f"What is {a} ^ 0?", "1", "power_zero", ["0"], "A power with exponent 0 is \\boxed{ANSWER}."
+
+
 def make_zero_or_sum_problem(rng: random.Random, index: int) -> tuple[str, str, str]:
     """(problem, answer, family): even indices a product with zero, odd ones a two-digit sum."""
     if index % 2 == 0:
@@ -95,8 +109,11 @@ def make_rows(
     rows, seen = [], set(exclude)
     while len(rows) < n:
         wrong: list[str] = []
+        worked = WORKED_RESPONSE
         if task == "arithmetic":
             (problem, answer), kind = make_problem(rng, max_digits), "arithmetic"
+        elif task == "zero_rule":
+            problem, answer, kind, wrong, worked = make_zero_rule_problem(rng, len(rows))
         elif task == "zero_or_one":
             problem, answer, kind, wrong = make_zero_or_one_problem(rng, len(rows))
         elif task == "zero_answer":
@@ -120,6 +137,7 @@ def make_rows(
                     "format_gate": format_gate,
                     "kind": kind,
                     "wrong_answers": wrong,  # what a warm start with --error-rate learns instead (empty: random)
+                    "worked_response": worked,  # the warm start's target, ANSWER replaced by its answer
                 },
             }
         )

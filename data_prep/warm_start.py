@@ -30,11 +30,13 @@ def build_examples(tokenizer, rows, error_rate: float, seed: int):
     for row in rows:
         prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
         answer = int(row["reward_model"]["ground_truth"])
-        listed = (row.get("extra_info") or {}).get("wrong_answers")
+        extra = row.get("extra_info") or {}
+        listed = extra.get("wrong_answers")
         wrong = [] if listed is None else list(listed)
         if rng.random() < error_rate:
             answer = int(rng.choice(wrong)) if wrong else answer + rng.choice([-1, 1]) * rng.randint(1, 9)
-        response = tokenizer.encode(f"The answer is \\boxed{{{answer}}}.", add_special_tokens=False)
+        worked = extra.get("worked_response") or "The answer is \\boxed{ANSWER}."  # rows written before it existed
+        response = tokenizer.encode(worked.replace("ANSWER", str(answer)), add_special_tokens=False)
         examples.append((list(prompt), response + [tokenizer.eos_token_id]))
     return examples
 

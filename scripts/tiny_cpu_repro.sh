@@ -16,13 +16,13 @@ source "$REPO_DIR/scripts/python_env.sh"
 pick_python "the tiny CPU reproduction (run_laser.sh without PRESET)" cpu
 
 SEED=${SEED:-0}                           # RL data order and sampling, evaluation sampling (not the warm start)
-TASK=${TASK:-zero_or_sum}
+TASK=${TASK:-zero_rule}
 DATA_DIR=${DATA_DIR:-$REPO_DIR/data/$TASK}
 N_TRAIN=${N_TRAIN:-512}
 N_TEST=${N_TEST:-64}                      # held-out problems (disjoint from training in each family)
 MODEL_DIR=${MODEL_DIR:-$REPO_DIR/models/tiny-qwen2-base}
 WARM_STEPS=${WARM_STEPS:-150}
-WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.0}   # share of wrong answers in the warm-start targets
+WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.5}   # share of wrong answers (the other family's value) in the warm-start targets
 WARM_MODEL=${WARM_MODEL:-$REPO_DIR/models/tiny-qwen2-base-$TASK-warm$WARM_STEPS-err$WARM_ERROR_RATE}
 TOTAL_STEPS=${TOTAL_STEPS:-16}
 TRAIN_PROMPTS_PER_STEP=${TRAIN_PROMPTS_PER_STEP:-4}

