@@ -75,6 +75,14 @@ def get_family(name: str) -> ModelFamily:
         raise FamilyError(f"family {name!r}: unknown; expected one of {sorted(FAMILIES)}") from None
 
 
+def family_of(name: str | None, model_path: str | Path, tokenizer=None) -> tuple[ModelFamily, str]:
+    """The family named (``laser.family``, ``--family``) or, for None or "auto", the one the model
+    folder or hub id implies; and why."""
+    if name is not None and name != "auto":
+        return get_family(name), f"given: {name}"
+    return infer_family(model_path, tokenizer)
+
+
 def infer_family(model_path: str | Path, tokenizer=None) -> tuple[ModelFamily, str]:
     """The family of a model folder or hub id, and why: a known hub id, else its tokenizer's
     vocabulary (Llama-3 reserved tokens: octothinker; Qwen2 vision tokens: qwen2.5) and chat template

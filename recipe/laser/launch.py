@@ -15,7 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig, open_dict
 
 from recipe.laser.config import LaSeRConfig, LaSeRConfigError
-from recipe.laser.families import get_family, infer_family
+from recipe.laser.families import family_of
 
 RECIPE_DIR = Path(__file__).resolve().parent
 REPO_DIR = RECIPE_DIR.parents[1]
@@ -110,12 +110,11 @@ def check_supported(config: DictConfig) -> None:
 
 def resolve_family(config: DictConfig, laser: LaSeRConfig) -> LaSeRConfig:
     """laser.family (given, or inferred from the model) and the c_ref it implies when unset."""
-    if laser.family is not None:
-        family, why = get_family(laser.family), "laser.family"
-    elif isinstance(laser.c_ref, str) or laser.c_ref is not None and laser.zc_token_id is not None:
+    if laser.family is None and (
+        isinstance(laser.c_ref, str) or laser.c_ref is not None and laser.zc_token_id is not None
+    ):
         return laser  # nothing to take from a family
-    else:
-        family, why = infer_family(config.actor_rollout_ref.model.path)
+    family, why = family_of(laser.family, config.actor_rollout_ref.model.path)
     resolved = laser.with_family(family)
     print(f"[laser] family {family.name} ({why}): c_ref={resolved.c_ref}, z_c {family.zc_token}")
     return resolved

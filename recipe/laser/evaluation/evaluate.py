@@ -47,7 +47,7 @@ from recipe.laser.atomic import write_text_atomic
 from recipe.laser.core_algos import self_reward_score
 from recipe.laser.evaluation.metrics import equivalence_keys
 from recipe.laser.evaluation.report import read_jsonl_checked, write_report
-from recipe.laser.families import ModelFamily, get_family, infer_family
+from recipe.laser.families import ModelFamily, family_of
 from recipe.laser.prompts import cut_after_answer, evaluation_messages, format_gate_for
 from recipe.laser.verifier.answers import extract_last_boxed
 from recipe.laser.verifier.reward import answers_match, compute_score, verifier_stats
@@ -179,12 +179,6 @@ def resolve_c_ref(value: str | None, family: ModelFamily) -> tuple[str, float | 
     if c_ref >= 0:
         raise EvalInputError(f"--c-ref {c_ref}: a log-prob reference must be negative")
     return "constant", c_ref
-
-
-def resolve_family(name: str, model: str, tokenizer) -> tuple[ModelFamily, str]:
-    if name != "auto":
-        return get_family(name), "--family"
-    return infer_family(model, tokenizer)
 
 
 def auto_chunk_size(kv_cache_tokens: int | None, n: int, prompt_tokens: int, max_tokens: int) -> int:
@@ -319,7 +313,7 @@ def evaluate(args) -> Path:
             f.unlink(missing_ok=True)
     benchmarks = load_benchmarks(args.data, args.limit)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    family, why = resolve_family(args.family, str(args.model), tokenizer)
+    family, why = family_of(args.family, str(args.model), tokenizer)
     print(
         f"evaluate: family {family.name} ({why}): c_ref {family.c_ref}, z_c {family.zc_token}, "
         f"evaluation prompt suffix {family.eval_suffix!r}"
