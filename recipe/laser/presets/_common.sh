@@ -20,10 +20,12 @@ ensure_warm_start() {
     "$PYTHON" -m data_prep.warm_start --model "$1" --data-dir "$2" --out "$3" --steps "$4" --error-rate "$5"
 }
 
-# DeepMath-103K and the five benchmarks with the authors' prompt ($1 folder, $2 model whose chat template renders it).
+# DeepMath-103K and the five benchmarks with the authors' prompt ($1 folder, $2 model whose chat template
+# renders it, $3 the family its answer gate is checked against, optional).
 ensure_math_data() {
     if [ ! -f "$1/train.parquet" ]; then
-        "$PYTHON" -m data_prep.prepare_math --out-dir "$1" --tokenizer "$2" ${CHAT_TEMPLATE:+--chat-template "$CHAT_TEMPLATE"}
+        "$PYTHON" -m data_prep.prepare_math --out-dir "$1" --tokenizer "$2" ${3:+--family "$3"} \
+            ${CHAT_TEMPLATE:+--chat-template "$CHAT_TEMPLATE"}
     fi
 }
 

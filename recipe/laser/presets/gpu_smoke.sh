@@ -13,6 +13,7 @@
 NNODES=${NNODES:-1}
 NGPUS_PER_NODE=${NGPUS_PER_NODE:-1}
 DEVICE=${DEVICE:-cuda}                                           # cuda | cpu (vLLM for CPU, verl_patches.cpu)
+ROLLOUT_TP=${ROLLOUT_TP:-1}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.4}            # vLLM's share; the actor needs the rest
 # -- paths ----------------------------------------------------------------------------------------------
 MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-0.5B-Instruct}             # pad != EOS: z_c follows <|im_end|>
@@ -27,6 +28,9 @@ ALPHA=${ALPHA:-0.1}
 BETA_V=${BETA_V:-0.1}
 C_REF=${C_REF:-null}                                             # null: the family's constant
 TAU=${TAU:-0.1}
+REASONING_WARMUP=${REASONING_WARMUP:-0}
+SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-1}
+TEMPERATURE=${TEMPERATURE:-1.0}
 # -- sizes ----------------------------------------------------------------------------------------------
 TRAIN_PROMPTS_PER_STEP=${TRAIN_PROMPTS_PER_STEP:-8}
 N_RESPONSES=${N_RESPONSES:-4}
@@ -65,8 +69,8 @@ PRESET_ARGS=(
     laser.beta_v=$BETA_V
     laser.c_ref=$C_REF
     laser.tau=$TAU
-    laser.reasoning_warmup_steps=0
-    laser.self_reward_warmup_steps=1
+    laser.reasoning_warmup_steps=$REASONING_WARMUP
+    laser.self_reward_warmup_steps=$SELF_REWARD_WARMUP
     laser.score_dump_path="$SCORE_DUMP"
     algorithm.adv_estimator=grpo
     data.train_files="$TRAIN_FILE"
@@ -86,10 +90,10 @@ PRESET_ARGS=(
     actor_rollout_ref.actor.ppo_max_token_len_per_gpu=$MAX_TOKENS_PER_GPU
     actor_rollout_ref.actor.use_kl_loss=False
     actor_rollout_ref.rollout.name=vllm
-    actor_rollout_ref.rollout.tensor_model_parallel_size=1
+    actor_rollout_ref.rollout.tensor_model_parallel_size=$ROLLOUT_TP
     actor_rollout_ref.rollout.gpu_memory_utilization=$GPU_MEMORY_UTILIZATION
     actor_rollout_ref.rollout.n=$N_RESPONSES
-    actor_rollout_ref.rollout.temperature=1.0
+    actor_rollout_ref.rollout.temperature=$TEMPERATURE
     actor_rollout_ref.rollout.seed=$SEED
     actor_rollout_ref.rollout.log_prob_use_dynamic_bsz=True
     actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=$MAX_TOKENS_PER_GPU

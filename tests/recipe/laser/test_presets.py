@@ -100,13 +100,24 @@ def test_tiny_preset_derives_per_gpu_sizes_from_ngpus(tmp_path, ngpus):
 
 
 def test_presets_do_no_work_when_sourced_and_read_alone():
-    """Sourcing a preset only sets variables and defines prepare_inputs; every preset names its
-    settings itself (at most the one helper, _common.sh, and a GRPO twin's LaSeR file)."""
-    for preset in PRESETS:
+    """Sourcing a preset only sets variables and defines prepare_inputs. A GRPO twin is its LaSeR file
+    with LASER=False; a paper preset sets only its model, family and warm-up and sources the shared
+    _paper.sh; the others (and _paper.sh) name their settings themselves next to the one helper."""
+    paper = [
+        p
+        for p in PRESETS
+        if "_paper" in re.findall(r"^source .*presets/([\w.-]+)\.sh", (PRESET_DIR / f"{p}.sh").read_text(), flags=re.M)
+    ]
+    assert sorted(paper) == ["octothinker-3b_laser", "orz-7b_laser", "qwen2.5-7b_laser"]
+    for preset in [*PRESETS, "_paper"]:
         text = (PRESET_DIR / f"{preset}.sh").read_text()
         sources = re.findall(r"^source .*presets/([\w.-]+)\.sh", text, flags=re.M)
         if preset.endswith("_grpo"):
             assert sources == [preset.replace("_grpo", "_laser")] and "LASER=False" in text
+            continue
+        if preset in paper:
+            assert sources == ["_paper"]
+            assert re.findall(r"^([A-Z_]+)=", text, flags=re.M) == ["MODEL_PATH", "FAMILY", "REASONING_WARMUP"]
             continue
         assert sources == ["_common"], preset
         body = re.sub(r"^prepare_inputs\(\) \{.*?^\}", "", text, flags=re.M | re.S)
@@ -138,3 +149,18 @@ def test_a_second_smoke_run_is_refused_and_fresh_starts_over(tmp_path):
     assert ckpt.is_dir() and not any(ckpt.iterdir())
     cfg = compose("gpu_smoke", tmp_path)
     assert cfg["trainer"]["resume_mode"] == "auto"
+
+
+@pytest.mark.parametrize("preset, family", [("qwen2.5-7b_laser", "qwen2.5"), ("orz-7b_grpo", "orz"),
+                                            ("octothinker-3b_laser", "octothinker")])  # fmt: skip
+def test_a_paper_preset_prepares_its_data_for_its_family(tmp_path, preset, family):
+    """prepare_inputs builds DeepMath and the benchmarks with the preset's model and family (the
+    family's answer gate is checked against the data). PYTHON=echo: the command only."""
+    script = f'source "$REPO_DIR/recipe/laser/presets/{preset}.sh" && PYTHON=echo && prepare_inputs'
+    env = {**os.environ, "REPO_DIR": str(REPO_DIR), "PRESET": preset, "DATA_DIR": str(tmp_path)}
+    proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    model = {"qwen2.5": "Qwen/Qwen2.5-7B", "orz": "Open-Reasoner-Zero/Open-Reasoner-Zero-7B",
+             "octothinker": "OctoThinker/OctoThinker-3B-Short-Base"}[family]  # fmt: skip
+    assert proc.stdout.split() == ["-m", "data_prep.prepare_math", "--out-dir", str(tmp_path), "--tokenizer", model,
+                                   "--family", family]  # fmt: skip
