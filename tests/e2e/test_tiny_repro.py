@@ -6,8 +6,11 @@ of the same command keeps everything, one with another option is refused."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
+
+from recipe.laser.evaluation.metrics import within_problem_verification
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +37,34 @@ def test_tiny_cpu_repro_pipeline(jobs):
     c_ref = json.loads((ckpt / "laser" / "laser_c_ref.json").read_text())["c_ref"]
     evaluated = json.loads((out / "eval_laser" / "run_config.json").read_text())
     assert evaluated["c_ref"] == c_ref and evaluated["model"].endswith("global_step_2/actor/huggingface")
+    # each row's figures are its own evaluation's, recomputed here from its samples; the task's rows
+    # carry their family, so the family is among the surface features each score is set against
+    beta_v = float(next(line for line in (out / "repro_options.txt").read_text().splitlines()
+                        if line.startswith("BETA_V=")).split("=")[1])  # fmt: skip
+    for label, folder, model in (("warm start", "eval_warm_start", "warm"), ("GRPO", "eval_grpo", "grpo"),
+                                 ("LaSeR", "eval_laser", "laser")):  # fmt: skip
+        row = summary["held_out"][label]
+        samples = [json.loads(x) for x in (out / folder / "samples" / "test.jsonl").read_text().splitlines()]
+        config = json.loads((out / folder / "run_config.json").read_text())
+        assert (
+            config["model"]
+            .rstrip("/")
+            .endswith(model if model == "warm" else f"{model}/global_step_2/actor/huggingface")
+        )
+        assert row["accuracy"] == pytest.approx(np.mean([r["correct"] for r in samples]))
+        expected = within_problem_verification([r["correct"] for r in samples],
+                                               [np.nan if r["score"] is None else r["score"] for r in samples],
+                                               [r["problem_id"] for r in samples])  # fmt: skip
+        assert row["mixed_fraction"] == pytest.approx(expected["mixed_fraction"])
+        assert row["within_problem_auroc"] == pytest.approx(expected["auroc"], nan_ok=True)
+        assert (
+            "family" in row["surface_features"] and row["surface_auroc"] >= row["surface_features"]["family"]["auroc"]
+        )
+        for r in samples:  # r_s = beta_v (log p(z_c) - c_ref), c_ref the LaSeR run's
+            if r["score"] is not None:
+                assert r["score"] == pytest.approx(beta_v * (r["zc_log_prob"] - c_ref), abs=1e-9)
     table = (out / "summary.md").read_text()
-    assert "| LaSeR |" in table and "Weighted@2" in table
+    assert "| LaSeR |" in table and "Weighted@2" in table and "AUROC within problems" in table
     for png in ("curves.png", "voting.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
