@@ -14,6 +14,10 @@ class LaSeRConfigError(ValueError):
     pass
 
 
+# mse: the paper's (eq. 13) on r_s; bce: its ablation (eq. 16) as a two-class cross-entropy on p(z_c)
+SELF_REWARD_LOSSES = ("mse", "bce")
+
+
 @dataclass(frozen=True)
 class LaSeRConfig:
     """``laser.*`` keys; ``config/laser_trainer.yaml`` documents each one, the README maps them to the paper."""
@@ -29,6 +33,7 @@ class LaSeRConfig:
     reasoning_warmup_steps: int = 0  # MSE from step reasoning_warmup_steps + 1
     self_reward_warmup_steps: int = 0  # blending from step reasoning_warmup + self_reward_warmup + 1
     class_balance: bool = True  # eq. 14 class weights
+    self_reward_loss: str = "mse"  # mse: eq. 13 on r_s; bce: cross-entropy on p(z_c) (the eq. 16 ablation)
     verify_threshold: float = 0.5  # r_s above it counts as "judged correct" in the metrics
     chat_template_file: str | None = None  # a jinja chat template for a tokenizer that has none
     score_dump_path: str | None = None  # a jsonl of every response's z_c log-prob and score (smoke tests)
@@ -67,6 +72,15 @@ class LaSeRConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise LaSeRConfigError(f"laser.{name}={value!r}: expected an integer >= 0")
+        if self.self_reward_loss not in SELF_REWARD_LOSSES:
+            raise LaSeRConfigError(
+                f"laser.self_reward_loss={self.self_reward_loss!r}: expected one of {list(SELF_REWARD_LOSSES)}"
+            )
+        if self.self_reward_loss == "bce" and self.c_ref == "exact":
+            raise LaSeRConfigError(
+                "laser.self_reward_loss=bce scores with p(z_c) itself and reads no c_ref: laser.c_ref=exact would "
+                "start a reference model for nothing; leave laser.c_ref unset"
+            )
         if self.family is not None and self.family not in FAMILIES:
             raise LaSeRConfigError(f"laser.family={self.family!r}: expected one of {sorted(FAMILIES)} or null")
         if self.c_ref is None or isinstance(self.c_ref, str):

@@ -104,6 +104,35 @@ def weighted_squared_error(score: torch.Tensor, verifier_reward: torch.Tensor, w
     return (weight * err**2).sum()
 
 
+def self_reward_probability(zc_log_prob: torch.Tensor) -> torch.Tensor:
+    """The score of the cross-entropy ablation (eq. 16): p = pi(z_c | x, y, EOS), judged correct when
+    p > 0.5 (the authors' prediction rule for it).
+
+    Args: zc_log_prob (B,). Returns (B,) in [0, 1].
+    """
+    return zc_log_prob.exp()
+
+
+def weighted_cross_entropy(
+    zc_log_prob: torch.Tensor, verifier_reward: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """sum_i weight_i * -[r_v,i log p_i + (1 - r_v,i) log(1 - p_i)], p_i = pi(z_c | x_i, y_i, EOS): the
+    self-rewarding loss of the eq. 16 ablation in two-class form (the authors' variant trains a second
+    token z_i for incorrect responses; here 1 - p(z_c) stands for it, so one appended token suffices).
+    Unlike the MSE it drives p(z_c) towards 1 for correct responses: real probability mass on z_c.
+
+    Args: zc_log_prob (B,) differentiable, <= 0; verifier_reward (B,) in [0, 1]; weight (B,) as for
+    the MSE (mse_sample_weights). Returns a scalar.
+    """
+    weight = weight.to(zc_log_prob.dtype)
+    r = verifier_reward.to(zc_log_prob.dtype)
+    lp = torch.where(weight != 0, zc_log_prob, torch.full_like(zc_log_prob, -1.0)).clamp(max=-1e-7)
+    # log(1 - e^lp), stable on both sides of -log 2
+    log_not = torch.where(lp > -0.6931471805599453, torch.log(-torch.expm1(lp)), torch.log1p(-torch.exp(lp)))
+    nll = -(r * lp + (1 - r) * log_not)
+    return (weight * torch.where(weight != 0, nll, torch.zeros_like(nll))).sum()
+
+
 def _group_ids(group_index: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Dense 0..G-1 ids for arbitrary integer group labels, and G (an upper bound: B)."""
     _, dense = torch.unique(group_index, return_inverse=True)
@@ -275,7 +304,8 @@ class StepOutputs:
 def laser_step(
     inputs: StepInputs, laser: LaSeRConfig, step: int, c_ref: float | None, num_minibatches: int
 ) -> StepOutputs:
-    """Scores, MSE weights and targets, and blended advantages of one step (eqs. 11-15).
+    """Scores, MSE weights and targets, and blended advantages of one step (eqs. 11-15; with
+    ``laser.self_reward_loss=bce`` the score is p(z_c) and the weights serve the cross-entropy).
 
     ``c_ref`` is the constant (constant and auto modes; None while auto has not been measured);
     exact mode uses ``inputs.ref_zc_log_prob``. Padding rows take part in nothing.
@@ -288,7 +318,12 @@ def laser_step(
         valid = torch.zeros_like(valid)
         score = torch.zeros_like(inputs.zc_log_prob)
     else:
-        score = torch.where(valid, self_reward_score(inputs.zc_log_prob, reference, laser.beta_v), 0.0)
+        raw = (
+            self_reward_probability(inputs.zc_log_prob)
+            if laser.self_reward_loss == "bce"
+            else self_reward_score(inputs.zc_log_prob, reference, laser.beta_v)
+        )
+        score = torch.where(valid, raw, 0.0)
     # 2. MSE weights and targets for the update pass (eq. 14); 0 during the reasoning warm-up
     mse_on = laser.mse_active(step) and reference is not None
     weight = mse_sample_weights(inputs.verifier_reward, valid, laser.class_balance, num_minibatches)

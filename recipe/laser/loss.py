@@ -1,7 +1,8 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 """LaSeR's actor loss: verl's own PPO loss (any configured policy-loss mode) + alpha * the
-class-balanced self-rewarding MSE (eq. 13-14). Installed in the actor workers with verl's
+class-balanced self-rewarding MSE (eq. 13-14), or with ``laser.self_reward_loss=bce`` the
+cross-entropy of the eq. 16 ablation (core_algos.weighted_cross_entropy). Installed in the actor workers with verl's
 ``ActorRolloutRefWorker.set_loss_fn`` by ``recipe.laser.trainer.LaSeRTrainer``.
 
 The score comes from the same forward pass verl already runs for the policy loss: the trainer
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 from tensordict import TensorDict
 
-from recipe.laser.core_algos import self_reward_score, weighted_squared_error
+from recipe.laser.core_algos import self_reward_score, weighted_cross_entropy, weighted_squared_error
 
 
 class LaSeRLoss:
     """Picklable loss callable: ``loss(model_output, data, dp_group=None) -> (loss, metrics)``."""
 
-    def __init__(self, base_loss, alpha: float, beta_v: float, c_ref: float | None, exact: bool = False):
+    def __init__(
+        self, base_loss, alpha: float, beta_v: float, c_ref: float | None, exact: bool = False, form: str = "mse"
+    ):
         self.base_loss = base_loss  # functools.partial(verl ppo_loss, config=actor_config)
+        self.form = form  # laser.self_reward_loss: mse (eq. 13) or bce (the eq. 16 ablation)
         self.alpha = alpha
         self.beta_v = beta_v
         self.c_ref = c_ref  # the constant; None while c_ref=auto has not been measured yet
@@ -45,6 +49,10 @@ class LaSeRLoss:
         zc_log_prob = log_prob.gather(1, zc_slot[:, None]).squeeze(1)
         weight = data["laser_mse_weight"].to(log_prob.device, log_prob.dtype)
         target = data["laser_target"].to(log_prob.device, log_prob.dtype)
+        if self.form == "bce":  # p(z_c) itself is the score: no c_ref
+            bce = weighted_cross_entropy(zc_log_prob, target, weight) * data["dp_size"]
+            metrics["laser/bce_loss"] = Metric(value=bce, aggregation=AggregationType.SUM)
+            return policy_loss + self.alpha * bce, metrics
         if self.exact:
             c_ref = data["laser_ref_zc_log_prob"].to(log_prob.device, log_prob.dtype)
         elif self.c_ref is not None:

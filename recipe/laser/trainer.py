@@ -105,7 +105,12 @@ class LaSeRTrainer(PPOTrainerSync):
         actor_config = omega_conf_to_dataclass(self.config.actor_rollout_ref.actor)
         exact = self.laser.c_ref_mode == "exact"
         loss = LaSeRLoss(
-            partial(ppo_loss, config=actor_config), self.laser.alpha, self.laser.beta_v, self.c_ref, exact=exact
+            partial(ppo_loss, config=actor_config),
+            self.laser.alpha,
+            self.laser.beta_v,
+            self.c_ref,
+            exact=exact,
+            form=self.laser.self_reward_loss,
         )
         self.actor_rollout_wg.set_loss_fn(loss)
 

@@ -53,3 +53,11 @@ def test_zc_token_resolution(tiny_models, llama3_tokenizer_dir):
         resolve_zc_token(LaSeRConfig(zc_token_id=10**7), tok, set())
     llama = AutoTokenizer.from_pretrained(llama3_tokenizer_dir)
     assert resolve_zc_token(LaSeRConfig(family="octothinker"), llama, {128001, 128009}) == 128002
+
+
+def test_the_self_reward_loss_is_mse_or_bce_and_bce_takes_no_exact_c_ref():
+    assert LaSeRConfig(enable=True, self_reward_loss="bce").self_reward_loss == "bce"
+    with pytest.raises(LaSeRConfigError, match=r"laser.self_reward_loss='sft': expected one of \['mse', 'bce'\]"):
+        LaSeRConfig.from_config({"self_reward_loss": "sft"})
+    with pytest.raises(LaSeRConfigError, match="reads no c_ref"):
+        LaSeRConfig.from_config({"self_reward_loss": "bce", "c_ref": "exact"})

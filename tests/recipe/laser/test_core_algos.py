@@ -13,8 +13,10 @@ from recipe.laser.core_algos import (
     class_balance_weights,
     mse_sample_weights,
     self_reward_advantages,
+    self_reward_probability,
     self_reward_score,
     self_verification_metrics,
+    weighted_cross_entropy,
     weighted_squared_error,
 )
 
@@ -66,6 +68,24 @@ def test_mse_sample_weights_carry_every_factor():
     # w = (3/2, 3/4, 3/4, 0), / N_valid = 3, x 2 mini-batches
     torch.testing.assert_close(mse_sample_weights(r, valid, num_minibatches=2), T([1.0, 0.5, 0.5, 0.0]))
     torch.testing.assert_close(mse_sample_weights(r, valid, class_balance=False), T([1 / 3, 1 / 3, 1 / 3, 0.0]))
+
+
+def test_weighted_cross_entropy_hand_computed():
+    # p = 0.8 (right, weight 0.5): -log 0.8; p = 0.25 (wrong, weight 0.25): -log 0.75;
+    # p = 1 (wrong, weight 0): not in the sum, even though log(1 - p) = -inf
+    lp = torch.log(T([0.8, 0.25, 1.0], dtype=torch.float64))
+    r, w = T([1.0, 0.0, 0.0], dtype=torch.float64), T([0.5, 0.25, 0.0], dtype=torch.float64)
+    expected = 0.5 * -math.log(0.8) + 0.25 * -math.log(0.75)
+    assert float(weighted_cross_entropy(lp, r, w)) == pytest.approx(expected, rel=1e-12)
+    # both branches of log(1 - p): p = e^-30 (far below 1/2) and p = 0.9 (above)
+    lp = T([-30.0, math.log(0.9)], dtype=torch.float64)
+    value = weighted_cross_entropy(lp, T([0.0, 0.0], dtype=torch.float64), T([1.0, 1.0], dtype=torch.float64))
+    assert float(value) == pytest.approx(-math.log1p(-math.exp(-30.0)) - math.log(0.1), rel=1e-12)
+    # the gradient pulls log p(z_c) up for a right answer, down for a wrong one
+    lp = torch.log(T([0.3, 0.3])).requires_grad_(True)
+    weighted_cross_entropy(lp, T([1.0, 0.0]), T([1.0, 1.0])).backward()
+    assert lp.grad[0] < 0 < lp.grad[1]
+    torch.testing.assert_close(self_reward_probability(torch.log(T([0.5, 0.01]))), T([0.5, 0.01]))
 
 
 def test_weighted_squared_error_ignores_unweighted_samples_even_if_not_finite():

@@ -9,7 +9,7 @@ import pytest
 import torch
 from tensordict import TensorDict
 
-from recipe.laser.core_algos import mse_sample_weights, self_reward_score
+from recipe.laser.core_algos import mse_sample_weights, self_reward_score, weighted_cross_entropy
 from recipe.laser.loss import LaSeRLoss
 from tests.recipe.laser.test_core_algos import self_reward_mse_loss
 
@@ -57,14 +57,14 @@ def _micro_batch(step, idx, weight, dp_size=1):
     return td
 
 
-def _laser_loss(c_ref=-23.0):
+def _laser_loss(c_ref=-23.0, form="mse"):
     from verl.workers.config import ActorConfig
     from verl.workers.utils.losses import ppo_loss
 
     actor_config = ActorConfig(
         strategy="fsdp2", ppo_mini_batch_size=8, ppo_micro_batch_size_per_gpu=8, use_kl_loss=False, rollout_n=1
     )
-    return LaSeRLoss(partial(ppo_loss, config=actor_config), alpha=0.1, beta_v=0.1, c_ref=c_ref)
+    return LaSeRLoss(partial(ppo_loss, config=actor_config), alpha=0.1, beta_v=0.1, c_ref=c_ref, form=form)
 
 
 def test_laser_mse_equals_paper_formula_for_any_micro_batch_split():
@@ -125,3 +125,27 @@ def test_laser_loss_before_auto_c_ref_is_measured_adds_nothing():
     base, _ = loss.base_loss(model_output=out, data=td)
     assert sum(metrics["laser/mse_loss"].values) == 0.0
     assert float(value) == pytest.approx(float(base))
+
+
+def test_the_cross_entropy_ablation_adds_alpha_times_its_step_loss_at_the_zc_slot():
+    """laser.self_reward_loss=bce: verl's PPO loss + alpha * the weighted cross-entropy on p(z_c),
+    the same for any micro-batch split; no c_ref is read."""
+    step = list(_step_batch(seed=2))
+    step[4] = [(lp + 14).clamp(max=-0.05) for lp in step[4]]  # p(z_c) around 1/3: a loss well above float32's noise
+    prompt_lens, response_lens, valid, reward, log_probs, *_ = step
+    weight = mse_sample_weights(reward, valid)
+    zc = torch.stack([lp[-2] for lp in log_probs])
+    expected = weighted_cross_entropy(zc, reward, weight)
+    loss = _laser_loss(c_ref=None, form="bce")
+    for splits in ([list(range(len(valid)))], [[i] for i in range(len(valid))]):
+        total, gap = 0.0, 0.0
+        for idx in splits:
+            td = _micro_batch(step, torch.tensor(idx), weight)
+            out = {"log_probs": torch.nested.as_nested_tensor([log_probs[i] for i in idx], layout=torch.jagged)}
+            value, metrics = loss(model_output=out, data=td)
+            base, _ = loss.base_loss(model_output=out, data=td)
+            assert "laser/mse_loss" not in metrics
+            total += sum(metrics["laser/bce_loss"].values)
+            gap += float(value - base)
+        assert total == pytest.approx(float(expected), rel=1e-6)
+        assert gap == pytest.approx(0.1 * float(expected), rel=1e-5)

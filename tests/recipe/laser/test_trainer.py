@@ -117,6 +117,26 @@ def test_laser_step_by_hand():
     assert out.fields["laser_mse_weight"].eq(0).all() and "advantages" not in out.fields
 
 
+def test_the_ablations_self_reward_only_and_cross_entropy_by_hand():
+    """tau = 1, T = 0 (the paper's self-reward-only RL): advantages are A_self alone where a group's
+    scores differ. self_reward_loss=bce: the score is p(z_c), the same weights serve the loss."""
+    only = LaSeRConfig(enable=True, beta_v=0.1, c_ref=-23.0, tau=1.0, std_threshold=0.0)
+    adv = laser_step(_inputs(False), only, step=1, c_ref=-23.0, num_minibatches=1).fields["advantages"].unbind()
+    # group 1: scores 0.9, 0.1 (mean 0.5, unbiased std 0.8 / sqrt 2); the unfinished member: 0
+    s = 0.8 / 2**0.5 + 1e-6
+    torch.testing.assert_close(adv[3], torch.tensor([0.4 / s] * 2))
+    torch.testing.assert_close(adv[4], torch.tensor([-0.4 / s]))
+    torch.testing.assert_close(adv[5], torch.tensor([0.0, 0.0]))
+    bce = LaSeRConfig(enable=True, c_ref=-23.0, tau=0.0, self_reward_loss="bce")
+    out = laser_step(_inputs(False), bce, step=1, c_ref=-23.0, num_minibatches=1)
+    zc = torch.tensor([-13.0, -21.0, -17.0, -14.0, -22.0])
+    torch.testing.assert_close(out.score[:5], zc.exp())
+    assert out.score[5] == 0.0 and out.metrics["laser/tnr"] == 1.0 and out.metrics["laser/tpr"] == 0.0
+    mse = laser_step(_inputs(False), LaSeRConfig(enable=True, c_ref=-23.0, tau=0.0), step=1, c_ref=-23.0,
+                     num_minibatches=1)  # fmt: skip
+    torch.testing.assert_close(out.fields["laser_mse_weight"], mse.fields["laser_mse_weight"])
+
+
 def test_auto_c_ref_before_measurement_scores_nothing():
     laser = LaSeRConfig(enable=True, c_ref="auto")
     out = laser_step(_inputs(False), laser, step=1, c_ref=None, num_minibatches=1)
