@@ -406,6 +406,20 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
     )
 
 
+def ablations(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict[str, Run]:
+    """The paper's ablations that take code paths no other job runs, 2 steps each from the pair's
+    warm start: the cross-entropy self-rewarding loss, self-reward-only advantages (tau = 1 from
+    step 2) and the MSE without class re-weighting."""
+    short = {**pair_env(inputs, True), "TOTAL_STEPS": "2", "SAVE_FREQ": "-1"}
+    return {
+        "bce": run_preset(workdir / "bce", cluster, "laser.self_reward_loss=bce", **short),
+        "self_only": run_preset(
+            workdir / "self_only", cluster, **short, TAU="1.0", STD_THRESHOLD="0.0", SELF_REWARD_WARMUP="1"
+        ),  # fmt: skip
+        "unbalanced": run_preset(workdir / "unbalanced", cluster, "laser.class_balance=false", **short),
+    }
+
+
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
 # from the random base model (no warm start to wait for; the reproduction, the longest chain, at
 # normal priority in lane 0), then the longest.
@@ -431,6 +445,7 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
     "laser": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, True), NGPUS="2"),
     "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
     "vllm_smoke": vllm_smoke,
+    "ablations": ablations,
     "exact_chat": lambda d, cluster, i: run_preset(
         d,
         cluster,

@@ -164,3 +164,35 @@ def test_a_paper_preset_prepares_its_data_for_its_family(tmp_path, preset, famil
              "octothinker": "OctoThinker/OctoThinker-3B-Short-Base"}[family]  # fmt: skip
     assert proc.stdout.split() == ["-m", "data_prep.prepare_math", "--out-dir", str(tmp_path), "--tokenizer", model,
                                    "--family", family]  # fmt: skip
+
+
+def ablation_commands() -> list[tuple[str, str]]:
+    """(ablation, command) of docs/experiments.md's ablation table."""
+    text = (REPO_DIR / "docs/experiments.md").read_text()
+    table = text.split("## Ablations", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "bash run_laser.sh" in line]
+    return [(row[0].strip("| "), re.search(r"`([^`]*bash run_laser.sh[^`]*)`", row[2]).group(1)) for row in rows]
+
+
+ABLATIONS = {  # what each documented command must change in the composed laser config
+    'no self-rewarding advantage ("-SWA")': {"tau": 0.0},
+    "exact c_ref (the reference model's log-prob at the same slot) instead of the constant": {"c_ref": "exact"},
+    "no class re-weighting of the MSE": {"class_balance": False},
+    "SFT/BCE instead of MSE (eq. 16)": {"self_reward_loss": "bce"},
+    "RL on the self-rewarding score alone": {"tau": 1.0, "std_threshold": 0.0},
+}
+
+
+@pytest.mark.parametrize("ablation, command", ablation_commands())
+def test_each_documented_ablation_composes_and_changes_only_its_keys(ablation, command, tmp_path):
+    env = dict(re.findall(r"([A-Z_]+)=(\S+)\s", command.split("bash run_laser.sh")[0]))
+    overrides = command.split("bash run_laser.sh", 1)[1].split()
+    cfg = compose(env.pop("PRESET"), tmp_path, *overrides, **env)
+    laser = LaSeRConfig.from_config(cfg["laser"])
+    baseline = LaSeRConfig.from_config(compose("orz-7b_laser", tmp_path)["laser"])
+    changed = {k: getattr(laser, k) for k in vars(laser) if getattr(laser, k) != getattr(baseline, k)}
+    assert changed == ABLATIONS[ablation]
+
+
+def test_the_ablation_table_lists_each_ablation_once():
+    assert sorted(name for name, _ in ablation_commands()) == sorted(ABLATIONS)
