@@ -10,6 +10,7 @@
 #   MODEL_PATH=checkpoints/qwen2.5-7b_laser/global_step_500/actor/huggingface bash run_eval.sh
 #   MODEL_PATH=... BACKEND=hf LIMIT=8 N=2 MAX_TOKENS=256 bash run_eval.sh     # a quick slice
 #   MODEL_PATH=... bash run_eval.sh --c-ref exact --ref-model Qwen/Qwen2.5-7B  # any evaluate option
+#   MODEL_PATH=... REWARD_MODELS="Skywork/Skywork-Reward-V2-Llama-3.1-8B" bash run_eval.sh  # F1 next to external verifiers
 #
 # Every value below is a ${VAR:-default}; extra arguments go to `python -m recipe.laser.evaluation.evaluate`.
 # The environment (scripts/python_env.sh; PYTHON overrides): BACKEND=vllm runs in .venv-gpu on a GPU
@@ -35,6 +36,8 @@ C_REF=${C_REF:-}                                        # empty: the family's (-
 LIMIT=${LIMIT:-}                                        # first K problems of each benchmark
 SEED=${SEED:-0}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
+REWARD_MODELS=${REWARD_MODELS:-}                        # external verifiers scored next to r_s (verifiers.md): space-separated
+RM_DEVICE=${RM_DEVICE:-auto}                            # their device; auto: cuda when there is one
 
 source "$REPO_DIR/scripts/python_env.sh"
 case "$BACKEND" in
@@ -53,4 +56,7 @@ ARGS=(--model "$MODEL_PATH" --data "$EVAL_DATA" --out-dir "$OUT_DIR" --backend "
 [ -n "$C_REF" ] && ARGS+=(--c-ref "$C_REF")
 [ -n "$N" ] && ARGS+=(--n "$N")
 [ -n "$LIMIT" ] && ARGS+=(--limit "$LIMIT")
-exec "$PYTHON" -m recipe.laser.evaluation.evaluate "${ARGS[@]}" "$@"
+"$PYTHON" -m recipe.laser.evaluation.evaluate "${ARGS[@]}" "$@"
+for reward_model in $REWARD_MODELS; do  # sequence-classification reward models (recipe/laser/evaluation/external_verifier.py)
+    "$PYTHON" -m recipe.laser.evaluation.external_verifier "$OUT_DIR" --model "$reward_model" --device "$RM_DEVICE"
+done

@@ -371,3 +371,22 @@ def test_run_eval_sh_keys_its_benchmark_files_and_outputs_by_model(tmp_path):
         assert f"--data {REPO_DIR}/data/eval/{name}/eval --out-dir {REPO_DIR}/outputs/eval/{name}" in evaluate
         seen.append(prepare)
     assert seen[0] != seen[1]
+
+
+def test_run_eval_sh_scores_the_samples_with_each_reward_model_after_the_evaluation(tmp_path):
+    """REWARD_MODELS: one external_verifier call per model on the evaluation's folder, after it.
+    PYTHON is a stub that prints its arguments."""
+    stub = tmp_path / "python"
+    stub.write_text('#!/bin/sh\necho "$@"\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "MODEL_PATH": "some/model", "PYTHON": str(stub), "BACKEND": "hf",
+           "OUT_DIR": str(tmp_path / "o"), "REWARD_MODELS": "org/rm-a /models/rm-b", "RM_DEVICE": "cpu"}  # fmt: skip
+    proc = subprocess.run(["bash", str(REPO_DIR / "run_eval.sh")], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].startswith("-m recipe.laser.evaluation.evaluate ")
+    assert lines[2:] == [
+        f"-m recipe.laser.evaluation.external_verifier {tmp_path / 'o'} --model org/rm-a --device cpu",
+        f"-m recipe.laser.evaluation.external_verifier {tmp_path / 'o'} --model /models/rm-b --device cpu",
+    ]
