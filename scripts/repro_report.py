@@ -8,8 +8,9 @@ held-out evaluations side by side (``scripts/tiny_cpu_repro.sh`` calls it).
         --eval "warm start=outputs/.../eval_warm_start" --eval GRPO=... --eval LaSeR=...
 
 Writes ``summary.md`` and ``summary.json`` (the held-out table, per task family where rows carry
-one), ``curves.png`` (training-batch accuracy and self-verification F1 per step) and ``voting.png``
-(held-out accuracy vs k: majority vs self-reward-weighted voting), and prints the table.
+one), ``curves.png`` (training-batch accuracy and self-verification F1 per step), ``verification.png``
+(r_s's AUROC over all samples and within problems, next to the best surface feature's) and
+``voting.png`` (held-out accuracy vs k: majority vs self-reward-weighted voting), and prints the table.
 """
 
 from __future__ import annotations
@@ -194,6 +195,26 @@ def plot(summary: dict, out_dir: Path) -> list[Path]:
     ax.set_ylabel("held-out accuracy %")
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, out_dir / "voting.png"))
+
+    # does the score read more than a surface feature does? AUROC over all samples and within problems
+    bars = (
+        ("auroc", "r_s, all samples"),
+        ("within_problem_auroc", "r_s, within problems"),
+        ("surface_auroc", "best surface feature, all"),
+        ("surface_within_problem_auroc", "best surface feature, within"),
+    )
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    models = list(summary["held_out"])
+    width = 0.8 / len(bars)
+    for i, (key, label) in enumerate(bars):
+        values = [100 * summary["held_out"][m][key] for m in models]
+        ax.bar(np.arange(len(models)) + (i - (len(bars) - 1) / 2) * width, np.nan_to_num(values), width, label=label)
+    ax.axhline(50, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(np.arange(len(models)), models)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("held-out AUROC %")
+    ax.legend(fontsize=7, loc="lower right")
+    paths.append(save_figure(fig, out_dir / "verification.png"))
     return paths
 
 

@@ -65,7 +65,7 @@ def test_tiny_cpu_repro_pipeline(jobs):
                 assert r["score"] == pytest.approx(beta_v * (r["zc_log_prob"] - c_ref), abs=1e-9)
     table = (out / "summary.md").read_text()
     assert "| LaSeR |" in table and "Weighted@2" in table and "AUROC within problems" in table
-    for png in ("curves.png", "voting.png"):
+    for png in ("curves.png", "voting.png", "verification.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
 
 
