@@ -195,6 +195,83 @@ def rendered_gate(tokenizer_path: str, chat_template: str | None) -> tuple[str, 
     return format_gate_for(example), example
 
 
+def convert_benchmarks(
+    benchmarks: tuple[str, ...], eval_dir: Path | None, gate: str, report: Report, strict: bool
+) -> dict[str, list[dict]]:
+    """{benchmark: verl rows} of the chosen evaluation sets (shipped, or from ``eval_dir``)."""
+    eval_rows: dict[str, list[dict]] = {}
+    for bench in (b for b in BENCHMARKS if b.name in benchmarks):
+        raw, label = load_eval_rows(bench, eval_dir)
+        _require_columns(raw, bench.problem_keys, label)
+        _require_columns(raw, bench.answer_keys, label)
+        eval_rows[bench.name] = convert(
+            raw, bench.name, label, bench.problem_keys, bench.answer_keys, bench.id_keys, gate, "test", report, strict
+        )
+    return eval_rows
+
+
+def difficulty_candidates(
+    sources: list[tuple[list[dict], str]], report: Report, strict: bool, low: float | None, high: float | None
+) -> list[tuple[dict, str, str, int]]:
+    """(row, where, source label, index) of every training row within the difficulty range."""
+    candidates = []
+    for raw, label in sources:
+        _require_columns(raw, ("question",), label)
+        _require_columns(raw, ("final_answer",), label)
+        if (low is not None or high is not None) and raw and "difficulty" not in raw[0]:
+            raise DataError(f"{label}: difficulty filter asked for but the file has no 'difficulty' column")
+        for i, row in enumerate(raw):
+            where = f"{label} row {i}"
+            if low is not None or high is not None:
+                try:
+                    difficulty = float(row["difficulty"])
+                except (TypeError, ValueError):
+                    report.skip(where, f"field 'difficulty': expected a number, got {row.get('difficulty')!r}", strict)
+                    continue
+                if (low is not None and difficulty < low) or (high is not None and difficulty > high):
+                    report.skipped[f"{label}: difficulty filter"] += 1
+                    continue
+            candidates.append((row, where, label, i))
+    return candidates
+
+
+def training_rows(
+    sources: list[tuple[list[dict], str]] | None, eval_keys: set[str], gate: str, report: Report, strict: bool,
+    min_difficulty: float | None, max_difficulty: float | None, max_train: int | None, seed: int,
+) -> tuple[list[dict], int]:  # fmt: skip
+    """DeepMath rows (``sources``: the given files, or None for the hub's train split) in a seeded
+    order, without benchmark problems and duplicates; and how many benchmark problems were removed."""
+    if sources is None:
+        from datasets import load_dataset  # needs the hub
+
+        sources = [(list(load_dataset(DEEPMATH_HUB_ID, split="train")), f"{DEEPMATH_HUB_ID}[train]")]
+    candidates = difficulty_candidates(sources, report, strict, min_difficulty, max_difficulty)
+    random.Random(seed).shuffle(candidates)
+    train: list[dict] = []
+    seen: set[str] = set()
+    overlap_removed = 0
+    for row, where, label, i in candidates:
+        if max_train is not None and len(train) >= max_train:
+            break
+        try:
+            problem = _text_field(row, ("question",))
+            answer = _text_field(row, ("final_answer",), numeric_ok=True)
+        except ValueError as e:
+            report.skip(where, str(e), strict)
+            continue
+        key = normalize_problem(problem)
+        if key in eval_keys:
+            overlap_removed += 1
+            continue
+        if key in seen:
+            report.skipped[f"{label}: duplicate problem"] += 1
+            continue
+        seen.add(key)
+        source_id = str(row.get("id", f"{Path(label).name}:{i}"))
+        train.append(make_row(DEEPMATH_SOURCE, problem, answer, gate, "train", len(train), source_id))
+    return train, overlap_removed
+
+
 def prepare(
     out_dir: str | Path,
     tokenizer: str,
@@ -250,80 +327,15 @@ def prepare(
             f"{get_family(family).training_gate!r}: is --tokenizer the {family} model's?"
         )
     report = Report()
-    eval_dir = Path(eval_dir) if eval_dir else None
-    eval_rows: dict[str, list[dict]] = {}
-    for bench in (b for b in BENCHMARKS if b.name in benchmarks):
-        raw, label = load_eval_rows(bench, eval_dir)
-        _require_columns(raw, bench.problem_keys, label)
-        _require_columns(raw, bench.answer_keys, label)
-        eval_rows[bench.name] = convert(
-            raw,
-            bench.name,
-            label,
-            bench.problem_keys,
-            bench.answer_keys,
-            bench.id_keys,
-            gate,
-            "test",
-            report,
-            strict,
-        )
+    eval_rows = convert_benchmarks(benchmarks, Path(eval_dir) if eval_dir else None, gate, report, strict)
     eval_keys = {normalize_problem(r["extra_info"]["problem"]) for rows in eval_rows.values() for r in rows}
-
     train: list[dict] = []
     overlap_removed = 0
     if train_files or use_hub_train:
-        sources: list[tuple[list[dict], str]] = []
-        if train_files:
-            sources = [(read_rows(Path(f)), str(f)) for f in train_files]
-        else:
-            from datasets import load_dataset  # needs the hub
-
-            sources = [(list(load_dataset(DEEPMATH_HUB_ID, split="train")), f"{DEEPMATH_HUB_ID}[train]")]
-        candidates = []
-        for raw, label in sources:
-            _require_columns(raw, ("question",), label)
-            _require_columns(raw, ("final_answer",), label)
-            if (min_difficulty is not None or max_difficulty is not None) and raw and "difficulty" not in raw[0]:
-                raise DataError(f"{label}: difficulty filter asked for but the file has no 'difficulty' column")
-            for i, row in enumerate(raw):
-                where = f"{label} row {i}"
-                if min_difficulty is not None or max_difficulty is not None:
-                    try:
-                        difficulty = float(row["difficulty"])
-                    except (TypeError, ValueError):
-                        report.skip(
-                            where, f"field 'difficulty': expected a number, got {row.get('difficulty')!r}", strict
-                        )
-                        continue
-                    if (min_difficulty is not None and difficulty < min_difficulty) or (
-                        max_difficulty is not None and difficulty > max_difficulty
-                    ):
-                        report.skipped[f"{label}: difficulty filter"] += 1
-                        continue
-                candidates.append((row, where, label, i))
-        rng = random.Random(seed)
-        rng.shuffle(candidates)
-        seen: set[str] = set()
-        for row, where, label, i in candidates:
-            if max_train is not None and len(train) >= max_train:
-                break
-            try:
-                problem = _text_field(row, ("question",))
-                answer = _text_field(row, ("final_answer",), numeric_ok=True)
-            except ValueError as e:
-                report.skip(where, str(e), strict)
-                continue
-            key = normalize_problem(problem)
-            if key in eval_keys:
-                overlap_removed += 1
-                continue
-            if key in seen:
-                report.skipped[f"{label}: duplicate problem"] += 1
-                continue
-            seen.add(key)
-            source_id = str(row.get("id", f"{Path(label).name}:{i}"))
-            train.append(make_row(DEEPMATH_SOURCE, problem, answer, gate, "train", len(train), source_id))
+        sources = [(read_rows(Path(f)), str(f)) for f in train_files] if train_files else None
+        train, overlap_removed = training_rows(
+            sources, eval_keys, gate, report, strict, min_difficulty, max_difficulty, max_train, seed
+        )
 
     if train_files or use_hub_train:
         write_parquet_atomic(out / "train.parquet", train)
