@@ -299,12 +299,65 @@ def load_done_rows(out_dir: Path, name: str) -> list[dict]:
     return rows
 
 
+def open_backends(args, c_ref_mode: str, zc: int, stops: list[int]):
+    """The policy's engine, and the reference model's for --c-ref exact (None otherwise)."""
+    from recipe.laser.evaluation.backends import default_memory_shares, make_backend
+
+    policy_share, ref_share = default_memory_shares(args.backend, c_ref_mode == "exact")
+    engine_kwargs = {"model_path": str(args.model), "zc_token_id": zc, "stop_ids": stops, "dtype": args.dtype}
+    if args.backend == "vllm":
+        engine_kwargs.update(seed=args.seed, max_model_len=args.max_model_len, block_size=args.block_size,
+                             enforce_eager=args.enforce_eager, tensor_parallel_size=args.tensor_parallel_size,
+                             gpu_memory_utilization=args.gpu_memory_utilization or policy_share)  # fmt: skip
+    else:
+        engine_kwargs.update(batch_size=args.batch_size)
+    backend = make_backend(args.backend, **engine_kwargs)
+    ref_backend = None
+    if c_ref_mode == "exact":
+        ref_kwargs = {**engine_kwargs, "model_path": str(args.ref_model)}
+        if args.backend == "vllm":
+            ref_kwargs["gpu_memory_utilization"] = args.ref_gpu_memory_utilization or ref_share
+        ref_backend = make_backend(args.backend, **ref_kwargs)
+    return backend, ref_backend
+
+
+def chunks_to_sample(
+    benchmarks: dict[str, list[Problem]], done_rows: dict[str, list[dict]], n_of: dict[str, int], sizes: dict[str, int]
+) -> dict[str, list[list[Problem]]]:
+    """Each benchmark's chunks that are not complete on disk; their rows leave ``done_rows``.
+
+    Chunks are cut from each benchmark's full problem list, so a resumed run meets the same chunks
+    (and seeds) as an uninterrupted one; a chunk not complete on disk is sampled again whole."""
+    todo: dict[str, list[list[Problem]]] = {}
+    for name, problems in benchmarks.items():
+        count: dict[str, int] = {}
+        for r in done_rows[name]:
+            count[r["problem_id"]] = count.get(r["problem_id"], 0) + 1
+        size = sizes[name]
+        chunks = [problems[i : i + size] for i in range(0, len(problems), size)]
+        todo[name] = [c for c in chunks if any(count.get(p.problem_id) != n_of[name] for p in c)]
+        redo = {p.problem_id for c in todo[name] for p in c}
+        done_rows[name] = [r for r in done_rows[name] if r["problem_id"] not in redo]
+    return todo
+
+
+def sample_chunk(name, chunk, prompt_ids, n, backend, ref_backend, tokenizer, args, c_ref, gate, timing) -> list[dict]:
+    """One chunk's samples, drawn with its own seed, judged and scored; ``timing`` adds the seconds."""
+    t0 = time.time()
+    samples = backend.generate(prompt_ids, n, args.temperature, args.top_p, args.max_tokens,
+                               seed=problem_seed(args.seed, name, chunk))  # fmt: skip
+    t1 = time.time()
+    rows = evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, args, c_ref, gate)
+    timing["generate_s"] += t1 - t0
+    timing["score_and_verify_s"] += time.time() - t1
+    return rows
+
+
 def evaluate(args) -> Path:
     from tqdm import tqdm
     from transformers import AutoTokenizer
 
     from recipe.laser.config import LaSeRConfig, resolve_zc_token
-    from recipe.laser.evaluation.backends import default_memory_shares, make_backend
     from recipe.laser.families import stop_token_ids
 
     out_dir = Path(args.out_dir)
@@ -350,60 +403,33 @@ def evaluate(args) -> Path:
     backend = ref_backend = None
     engine = {"kv_cache_tokens": None, "chunk_size": None, "score_prefix_cache": {"hits": 0, "queries": 0}}
     if pending_any:
-        policy_share, ref_share = default_memory_shares(args.backend, c_ref_mode == "exact")
-        engine_kwargs = {"model_path": str(args.model), "zc_token_id": zc, "stop_ids": stops, "dtype": args.dtype}
-        if args.backend == "vllm":
-            engine_kwargs.update(seed=args.seed, max_model_len=args.max_model_len, block_size=args.block_size,
-                                 enforce_eager=args.enforce_eager, tensor_parallel_size=args.tensor_parallel_size,
-                                 gpu_memory_utilization=args.gpu_memory_utilization or policy_share)  # fmt: skip
-        else:
-            engine_kwargs.update(batch_size=args.batch_size)
-        backend = make_backend(args.backend, **engine_kwargs)
-        if c_ref_mode == "exact":
-            ref_kwargs = {**engine_kwargs, "model_path": str(args.ref_model)}
-            if args.backend == "vllm":
-                ref_kwargs["gpu_memory_utilization"] = args.ref_gpu_memory_utilization or ref_share
-            ref_backend = make_backend(args.backend, **ref_kwargs)
+        backend, ref_backend = open_backends(args, c_ref_mode, zc, stops)
         engine["kv_cache_tokens"] = getattr(backend, "kv_cache_tokens", lambda: None)()
     longest_prompt = max(len(prompt_of(p)) for problems in benchmarks.values() for p in problems)
-
-    # Chunks are cut from each benchmark's full problem list, so a resumed run meets the same chunks
-    # (and seeds) as an uninterrupted one; a chunk not complete on disk is sampled again whole.
-    todo: dict[str, list[list[Problem]]] = {}
-    for name, problems in benchmarks.items():
-        size = int(args.chunk_size) if args.chunk_size != "auto" else (
+    sizes = {
+        name: int(args.chunk_size) if args.chunk_size != "auto" else (
             auto_chunk_size(engine["kv_cache_tokens"], n_of[name], longest_prompt, args.max_tokens)
             if args.backend == "vllm" else MAX_CHUNK
-        )  # fmt: skip
-        engine["chunk_size"] = {**(engine["chunk_size"] or {}), name: size}
-        count: dict[str, int] = {}
-        for r in done_rows[name]:
-            count[r["problem_id"]] = count.get(r["problem_id"], 0) + 1
-        chunks = [problems[i : i + size] for i in range(0, len(problems), size)]
-        todo[name] = [c for c in chunks if any(count.get(p.problem_id) != n_of[name] for p in c)]
-        redo = {p.problem_id for c in todo[name] for p in c}
-        done_rows[name] = [r for r in done_rows[name] if r["problem_id"] not in redo]
+        )
+        for name in benchmarks
+    }  # fmt: skip
+    engine["chunk_size"] = sizes
+    todo = chunks_to_sample(benchmarks, done_rows, n_of, sizes)
     pending = sum(len(c) for chunks in todo.values() for c in chunks)
     skipped = sum(len(v) for v in benchmarks.values()) - pending
     print(f"evaluate: {len(benchmarks)} benchmarks, {pending} problems to sample, {skipped} already done in {out_dir}")
 
     if pending:
-        timing = {"generate_s": 0.0, "score_and_verify_s": 0.0}
         bar = tqdm(total=pending, desc="problems", unit="problem", disable=args.no_progress)
+        timing = {"generate_s": 0.0, "score_and_verify_s": 0.0}
         for name, chunks in todo.items():
             order = {p.problem_id: i for i, p in enumerate(benchmarks[name])}  # rows stay in problem order
             for chunk in chunks:
                 prompt_ids = [prompt_of(p) for p in chunk]
-                t0 = time.time()
-                samples = backend.generate(prompt_ids, n_of[name], args.temperature, args.top_p, args.max_tokens,
-                                           seed=problem_seed(args.seed, name, chunk))  # fmt: skip
-                t1 = time.time()
-                done_rows[name] += evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, args,
-                                                  c_ref, gate)  # fmt: skip
-                done_rows[name].sort(key=lambda r: (order[r["problem_id"]], r["sample"]))
+                rows = sample_chunk(name, chunk, prompt_ids, n_of[name], backend, ref_backend, tokenizer, args,
+                                    c_ref, gate, timing)  # fmt: skip
+                done_rows[name] = sorted(done_rows[name] + rows, key=lambda r: (order[r["problem_id"]], r["sample"]))
                 write_jsonl_atomic(out_dir / "samples" / f"{name}.jsonl", done_rows[name])
-                timing["generate_s"] += t1 - t0
-                timing["score_and_verify_s"] += time.time() - t1
                 bar.update(len(chunk))
         bar.close()
         print("evaluate: " + ", ".join(f"{k} {v:.1f}" for k, v in timing.items()) + f"; verifier {verifier_stats()}")
