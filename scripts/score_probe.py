@@ -1,0 +1,113 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Can a model's last-token score learn a synthetic task's check at all? The upper bound of what the
+LaSeR term can do on that task: no policy, no RL, only the class-balanced self-rewarding MSE on a
+right and a wrong worked response to every training problem (the rows' ``extra_info.worked_response``
+with the ground truth and with the first of ``extra_info.wrong_answers``).
+
+    python scripts/score_probe.py --model models/tiny-qwen2-base --data data/zero_rule --lr 3e-3 --steps 160
+
+Prints one JSON line per evaluation (``--evals`` of them, and one before training): the step, the
+training batch's MSE, and on the held-out problems the share of pairs where the right response
+scores above the wrong one (the within-problem AUROC: each problem has one of each) and the F1 of
+r_s > 0.5. A score that reads only the problem (its family) stays at 0.5 within problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+import torch
+
+from recipe.laser.core_algos import mse_sample_weights, self_reward_score, weighted_squared_error
+
+
+def pairs(tokenizer, path: Path) -> list[list[list[int]]]:
+    """[[right ids, wrong ids]] per row: prompt (chat template) + worked response + EOS."""
+    import pandas as pd
+
+    out = []
+    for i, row in enumerate(pd.read_parquet(path).to_dict("records")):
+        extra = row.get("extra_info") or {}
+        if not extra.get("worked_response") or not len(extra.get("wrong_answers", [])):
+            raise ValueError(f"{path} row {i}: needs extra_info.worked_response and extra_info.wrong_answers")
+        prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
+        answers = (str(row["reward_model"]["ground_truth"]), str(list(extra["wrong_answers"])[0]))
+        out.append([
+            list(prompt) + tokenizer.encode(extra["worked_response"].replace("ANSWER", a), add_special_tokens=False)
+            + [tokenizer.eos_token_id] for a in answers
+        ])  # fmt: skip
+    return out
+
+
+def zc_log_prob(model, sequences: list[list[int]], zc: int, pad: int) -> torch.Tensor:
+    """(B,) log pi(z_c | sequence) at the slot after each sequence's last token (its EOS)."""
+    width = max(map(len, sequences))
+    ids = torch.full((len(sequences), width), pad)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(sequences):
+        ids[i, : len(s)], mask[i, : len(s)] = torch.tensor(s), 1
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    last = mask.sum(1) - 1
+    return torch.log_softmax(logits[torch.arange(len(sequences)), last].float(), -1)[:, zc]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True, type=Path, help="a folder with train.parquet and test.parquet")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--beta-v", type=float, default=1.0)
+    parser.add_argument("--steps", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=8, help="problems per step (a right and a wrong response each)")
+    parser.add_argument("--evals", type=int, default=8)
+    parser.add_argument("--zc-token-id", type=int, default=151652)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    try:
+        train, test = pairs(tokenizer, args.data / "train.parquet"), pairs(tokenizer, args.data / "test.parquet")
+    except (ValueError, FileNotFoundError) as error:
+        print(f"score_probe: error: {error}", file=sys.stderr)
+        return 2
+    with torch.no_grad():  # c_ref measured once on the untrained model, as c_ref=auto does
+        c_ref = float(zc_log_prob(model, [s for p in train[:32] for s in p], args.zc_token_id, pad).mean())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+
+    def evaluate(step: int, loss: float | None) -> None:
+        with torch.no_grad():
+            lp = zc_log_prob(model, [s for p in test for s in p], args.zc_token_id, pad).view(-1, 2)
+        score = self_reward_score(lp, c_ref, args.beta_v)
+        within = float((score[:, 0] > score[:, 1]).float().mean() + 0.5 * (score[:, 0] == score[:, 1]).float().mean())
+        tpr, tnr = float((score[:, 0] > 0.5).float().mean()), float((score[:, 1] <= 0.5).float().mean())
+        f1 = 2 * tpr * tnr / (tpr + tnr) if tpr + tnr else 0.0
+        print(json.dumps({"step": step, "mse": loss, "within_problem_auroc": within, "f1": f1, "c_ref": c_ref}))
+
+    evaluate(0, None)
+    every = max(1, args.steps // max(1, args.evals))
+    for step in range(1, args.steps + 1):
+        batch = rng.sample(train, min(args.batch, len(train)))
+        score = self_reward_score(zc_log_prob(model, [s for p in batch for s in p], args.zc_token_id, pad), c_ref,
+                                  args.beta_v)  # fmt: skip
+        reward = torch.tensor([1.0, 0.0] * len(batch))
+        loss = weighted_squared_error(score, reward, mse_sample_weights(reward, torch.ones_like(reward).bool()))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % every == 0 or step == args.steps:
+            evaluate(step, float(loss))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
