@@ -1,0 +1,90 @@
+# Copyright 2026 The laser-verl Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Break the code on purpose, one place at a time, and check that the test which names that behaviour
+fails: the LaSeR math, the verifier, the refusals, resume and the evaluation's within-problem figure.
+
+    .venv/bin/python scripts/mutation_check.py            # all mutations (about 3 minutes on 2 cores)
+    .venv/bin/python scripts/mutation_check.py -k blend   # those whose name contains "blend"
+
+Each mutation replaces one line of the product and runs the unit tests that cover it; the file is
+restored afterwards whatever happens. Prints CAUGHT or MISSED per mutation and exits 1 if any was
+missed or its line is no longer in the file (then the list below needs updating with the code).
+Not part of the test suite: it edits the working tree while it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+
+# (name, file, the line as it is, the line broken, the tests that must fail)
+MUTATIONS = (
+    ("r_s adds c_ref", "recipe/laser/core_algos.py", "return beta_v * (zc_log_prob - c_ref)",
+     "return beta_v * (zc_log_prob + c_ref)", "tests/recipe/laser/test_core_algos.py"),
+    ("class weights swapped", "recipe/laser/core_algos.py",
+     "return torch.where(correct, w_c, torch.where(incorrect, w_i, zeros))",
+     "return torch.where(correct, w_i, torch.where(incorrect, w_c, zeros))", "tests/recipe/laser/test_core_algos.py"),
+    ("MSE weights ignore the mini-batches", "recipe/laser/core_algos.py",
+     "return w / valid.sum().clamp(min=1).to(w.dtype) * num_minibatches",
+     "return w / valid.sum().clamp(min=1).to(w.dtype)", "tests/recipe/laser/test_core_algos.py"),
+    ("A_self without clipping r_s", "recipe/laser/core_algos.py", "s = score.clamp(0.0, 1.0)", "s = score",
+     "tests/recipe/laser/test_core_algos.py"),
+    ("A_self with the population std", "recipe/laser/core_algos.py",
+     "std = torch.sqrt(sq / (count - 1).clamp(min=1))", "std = torch.sqrt(sq / count.clamp(min=1))",
+     "tests/recipe/laser/test_core_algos.py"),
+    ("blend weights flipped", "recipe/laser/core_algos.py",
+     "blended = (1.0 - tau) * verifier_adv + tau * self_adv.to(verifier_adv.dtype)",
+     "blended = tau * verifier_adv + (1.0 - tau) * self_adv.to(verifier_adv.dtype)",
+     "tests/recipe/laser/test_core_algos.py"),
+    ("BCE without its wrong-answer term", "recipe/laser/core_algos.py", "nll = -(r * lp + (1 - r) * log_not)",
+     "nll = -(r * lp)", "tests/recipe/laser/test_core_algos.py"),
+    ("the first box instead of the last", "recipe/laser/verifier/answers.py",
+     "return spans[-1][2] if spans else None", "return spans[0][2] if spans else None", "tests/recipe/laser/verifier"),
+    ("trainer_mode refusal removed", "recipe/laser/launch.py",
+     'refusals.append(f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser")',
+     "pass", "tests/recipe/laser/test_launch.py"),
+    ("resume: a c_ref record of another model accepted", "recipe/laser/c_ref_record.py",
+     "mismatched = {k: (state.get(k), v) for k, v in identity.items() if state.get(k) != v}", "mismatched = {}",
+     "tests/recipe/laser/test_trainer.py"),
+    ("resume: metrics of steps after the checkpoint kept", "verl_patches/file_logger.py",
+     'keep = int(record["step"]) <= step', "keep = True", "tests/verl_patches/test_file_logger.py"),
+    ("within-problem AUROC over all pairs", "recipe/laser/evaluation/metrics.py",
+     "torch.as_tensor(scored), torch.as_tensor(group)\n", "torch.as_tensor(scored)\n",
+     "tests/recipe/laser/evaluation/test_evaluate.py::test_report_metrics_by_hand_and_compare"),
+)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", default="", help="only mutations whose name contains this")
+    args = parser.parse_args(argv)
+    bad = 0
+    for name, rel, line, broken, tests in MUTATIONS:
+        if args.k not in name:
+            continue
+        path = REPO_DIR / rel
+        original = path.read_text()
+        if original.count(line) != 1:
+            print(f"STALE  {name}: the line is {original.count(line)} times in {rel}; update MUTATIONS")
+            bad += 1
+            continue
+        try:
+            path.write_text(original.replace(line, broken))
+            command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests.split()]
+            proc = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=1200)
+        finally:
+            path.write_text(original)
+        summary = next((x for x in reversed(proc.stdout.splitlines()) if " in " in x and "passed" in x
+                        or "failed" in x), "")  # fmt: skip
+        caught = proc.returncode != 0
+        bad += not caught
+        print(f"{'CAUGHT' if caught else 'MISSED'} {name}: {tests}: {summary.strip('= ')}", flush=True)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
