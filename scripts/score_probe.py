@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         optimizer.step()
         if step % every == 0 or step == args.steps:
-            evaluate(step, float(loss))
+            evaluate(step, float(loss.detach()))
     return 0
 
 
