@@ -220,10 +220,11 @@ class LaSeRTrainer(PPOTrainerSync):
 
     def _update_actor(self, batch, metrics):
         batch = super()._update_actor(batch, metrics)
-        if self.laser.enable and "actor/laser/mse_loss" not in metrics:
+        term = f"actor/laser/{self.laser.self_reward_loss}_loss"  # loss.py logs the term it adds
+        if self.laser.enable and term not in metrics:
             raise RuntimeError(
-                "LaSeR: the actor loss did not see the laser_* fields (no actor/laser/mse_loss metric); "
-                "the MSE would be silently skipped"
+                f"LaSeR: the actor loss did not see the laser_* fields (no {term} metric); "
+                "the self-rewarding loss would be silently skipped"
             )
         return batch
 

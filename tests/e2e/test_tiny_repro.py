@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from recipe.laser.evaluation.metrics import within_problem_verification
+from recipe.laser.evaluation.report import authors_scores
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +53,8 @@ def test_tiny_cpu_repro_pipeline(jobs):
             .endswith(model if model == "warm" else f"{model}/global_step_2/actor/huggingface")
         )
         assert row["accuracy"] == pytest.approx(np.mean([r["correct"] for r in samples]))
-        expected = within_problem_verification([r["correct"] for r in samples],
-                                               [np.nan if r["score"] is None else r["score"] for r in samples],
+        # the report's scores: r_s of the answered samples (authors_scores), as in every F1 and AUROC
+        expected = within_problem_verification([r["correct"] for r in samples], authors_scores(samples),
                                                [r["problem_id"] for r in samples])  # fmt: skip
         assert row["mixed_fraction"] == pytest.approx(expected["mixed_fraction"])
         assert row["within_problem_auroc"] == pytest.approx(expected["auroc"], nan_ok=True)
