@@ -409,13 +409,15 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
 def ablations(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict[str, Run]:
     """The paper's ablations that take code paths no other job runs, 2 steps each from the pair's
     warm start: the cross-entropy self-rewarding loss, self-reward-only advantages (tau = 1 from
-    step 2) and the MSE without class re-weighting."""
+    step 1) and the MSE without class re-weighting."""
     short = {**pair_env(inputs, True), "TOTAL_STEPS": "2", "SAVE_FREQ": "-1"}
     return {
         "bce": run_preset(workdir / "bce", cluster, "laser.self_reward_loss=bce", **short),
         "self_only": run_preset(
-            workdir / "self_only", cluster, **short, TAU="1.0", STD_THRESHOLD="0.0", SELF_REWARD_WARMUP="1"
-        ),  # fmt: skip
+            workdir / "self_only",
+            cluster,
+            **{**short, "TAU": "1.0", "STD_THRESHOLD": "0.0", "SELF_REWARD_WARMUP": "0"},
+        ),
         "unbalanced": run_preset(workdir / "unbalanced", cluster, "laser.class_balance=false", **short),
     }
 

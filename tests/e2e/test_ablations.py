@@ -26,26 +26,43 @@ def test_the_cross_entropy_ablation_scores_with_p_zc_and_trains_its_loss(jobs):
         assert step["actor/grad_norm"] > 0
 
 
+def grpo_advantages(reward: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+    """verl's GRPO outcome advantage: (r - group mean) / (group std + 1e-6), unbiased std."""
+    out = torch.zeros_like(reward)
+    for g in group.unique():
+        members = group == g
+        r = reward[members]
+        out[members] = (r - r.mean()) / (r.std() + 1e-6) if len(r) > 1 else r
+    return out
+
+
 @pytest.mark.runs("ablations")
-def test_self_reward_only_advantages_replace_the_verifiers_from_step_two(jobs):
-    """tau = 1, T = 0: from step 2 every response's advantage is A_self of its prompt's group (0 for
-    an unfinished one); verl's advantage metrics are those of the advantages the update used."""
+def test_self_reward_only_advantages_replace_the_verifiers(jobs):
+    """tau = 1, T = 0, blending from step 1: a group whose clipped scores differ trains on A_self alone
+    (0 for an unfinished member), any other group on verl's A_v. Each step's advantages, rebuilt from
+    its responses' scores and rewards, bound verl's advantage metrics (read from what the update used)."""
     run = jobs.get("ablations")["self_only"]
-    assert run.step(1)["laser/blend_active"] == 0.0 and run.step(2)["laser/blend_active"] == 1.0
-    records = [r for r in run.dump if r["step"] == 2]
-    groups = defaultdict(list)
-    for r in records:  # a prompt's group: the tokens before its response (and z_c, when appended)
-        cut = len(r["input_ids"]) - r["response_length"] - (1 if r["valid"] else 0)
-        groups[tuple(r["input_ids"][:cut])].append(r)
-    ordered = [r for g in groups.values() for r in g]
-    group = torch.tensor([i for i, g in enumerate(groups.values()) for _ in g])
-    valid = torch.tensor([r["valid"] for r in ordered])
-    score = torch.tensor([r["score"] if r["valid"] else 0.0 for r in ordered])
-    a_self, used = self_reward_advantages(score, valid, group, 0.0)
-    advantages = torch.where(used, a_self, torch.zeros_like(a_self))
-    step = run.step(2)
-    assert step["critic/advantages/max"] == pytest.approx(float(advantages.max()), abs=1e-4)
-    assert step["critic/advantages/min"] == pytest.approx(float(advantages.min()), abs=1e-4)
+    seen_blend = False
+    for n in (1, 2):
+        step = run.step(n)
+        assert step["laser/blend_active"] == 1.0
+        groups = defaultdict(list)
+        for r in (r for r in run.dump if r["step"] == n):  # a group: the tokens before the response (and z_c)
+            cut = len(r["input_ids"]) - r["response_length"] - (1 if r["valid"] else 0)
+            groups[tuple(r["input_ids"][:cut])].append(r)
+        ordered = [r for g in groups.values() for r in g]
+        group = torch.tensor([i for i, g in enumerate(groups.values()) for _ in g])
+        valid = torch.tensor([r["valid"] for r in ordered])
+        score = torch.tensor([r["score"] if r["valid"] else 0.0 for r in ordered])
+        reward = torch.tensor([r["reward"] for r in ordered])
+        a_self, blended = self_reward_advantages(score, valid, group, 0.0)
+        in_blended_group = torch.isin(group, group[blended])
+        expected = torch.where(in_blended_group, a_self, grpo_advantages(reward, group))
+        assert step["laser/self_adv_group_fraction"] == pytest.approx(len(group[blended].unique()) / len(groups))
+        assert step["critic/advantages/max"] == pytest.approx(float(expected.max()), abs=1e-4)
+        assert step["critic/advantages/min"] == pytest.approx(float(expected.min()), abs=1e-4)
+        seen_blend |= bool(blended.any())
+    assert seen_blend, "no group's scores differed in either step: the run shows nothing about A_self"
 
 
 @pytest.mark.runs("ablations")
