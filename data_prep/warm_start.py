@@ -3,9 +3,10 @@
 """Supervised warm start of the tiny model on synthetic arithmetic, offline, on CPU.
 
 A random model never finishes a response (EOS has probability ~1/150k per token), so LaSeR would
-have nothing to score. This teaches the answer format, "The answer is \\boxed{N}." followed by the
-tokenizer's EOS, on the synthetic training prompts, with a share of deliberately wrong answers so
-that RL starts from partial accuracy. Loss on response tokens only; plain torch (minutes).
+have nothing to score. This teaches each row's worked response (``extra_info.worked_response``, by
+default "The answer is \\boxed{N}.") followed by the tokenizer's EOS, on the synthetic training
+prompts, with a share of deliberately wrong answers so that RL starts from partial accuracy. Loss
+on response tokens only; plain torch (minutes).
 
     python data_prep/warm_start.py --model models/tiny-qwen2-base --data-dir data/synthetic_arith \\
         --out models/tiny-qwen2-base-warm --steps 300
@@ -21,23 +22,30 @@ import time
 from pathlib import Path
 
 
+def worked_example(tokenizer, row: dict, answer) -> tuple[list[int], list[int]]:
+    """(prompt ids, response ids) of a row answered with ``answer``: the training prompt rendered by the
+    chat template, and the row's worked response (``extra_info.worked_response``, its ANSWER replaced)
+    followed by the tokenizer's EOS."""
+    from data_prep.synthetic_arithmetic import WORKED_RESPONSE
+
+    prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
+    worked = (row.get("extra_info") or {}).get("worked_response") or WORKED_RESPONSE  # rows written before it existed
+    response = tokenizer.encode(worked.replace("ANSWER", str(answer)), add_special_tokens=False)
+    return list(prompt), response + [tokenizer.eos_token_id]
+
+
 def build_examples(tokenizer, rows, error_rate: float, seed: int):
-    """(prompt ids, response ids) pairs; the response ends with the tokenizer's EOS. A share
-    ``error_rate`` of the targets is wrong: one of the row's ``extra_info.wrong_answers`` when it
-    lists some, else the answer off by 1 to 9."""
+    """(prompt ids, response ids) pairs (``worked_example``). A share ``error_rate`` of the targets is
+    wrong: one of the row's ``extra_info.wrong_answers`` when it lists some, else the answer off by 1 to 9."""
     rng = random.Random(seed)
     examples = []
     for row in rows:
-        prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
         answer = int(row["reward_model"]["ground_truth"])
-        extra = row.get("extra_info") or {}
-        listed = extra.get("wrong_answers")
+        listed = (row.get("extra_info") or {}).get("wrong_answers")
         wrong = [] if listed is None else list(listed)
         if rng.random() < error_rate:
             answer = int(rng.choice(wrong)) if wrong else answer + rng.choice([-1, 1]) * rng.randint(1, 9)
-        worked = extra.get("worked_response") or "The answer is \\boxed{ANSWER}."  # rows written before it existed
-        response = tokenizer.encode(worked.replace("ANSWER", str(answer)), add_special_tokens=False)
-        examples.append((list(prompt), response + [tokenizer.eos_token_id]))
+        examples.append(worked_example(tokenizer, row, answer))
     return examples
 
 

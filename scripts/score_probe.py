@@ -23,24 +23,28 @@ from pathlib import Path
 
 import torch
 
-from recipe.laser.core_algos import mse_sample_weights, self_reward_score, weighted_squared_error
+from recipe.laser.core_algos import (
+    binary_auroc,
+    mse_sample_weights,
+    self_reward_score,
+    self_verification_metrics,
+    weighted_squared_error,
+)
 
 
 def pairs(tokenizer, path: Path) -> list[list[list[int]]]:
-    """[[right ids, wrong ids]] per row: prompt (chat template) + worked response + EOS."""
+    """[[right ids, wrong ids]] per row: prompt + worked response + EOS (data_prep.warm_start's)."""
     import pandas as pd
+
+    from data_prep.warm_start import worked_example
 
     out = []
     for i, row in enumerate(pd.read_parquet(path).to_dict("records")):
         extra = row.get("extra_info") or {}
         if not extra.get("worked_response") or not len(extra.get("wrong_answers", [])):
             raise ValueError(f"{path} row {i}: needs extra_info.worked_response and extra_info.wrong_answers")
-        prompt = tokenizer.apply_chat_template(list(row["prompt"]), add_generation_prompt=True, return_dict=False)
-        answers = (str(row["reward_model"]["ground_truth"]), str(list(extra["wrong_answers"])[0]))
-        out.append([
-            list(prompt) + tokenizer.encode(extra["worked_response"].replace("ANSWER", a), add_special_tokens=False)
-            + [tokenizer.eos_token_id] for a in answers
-        ])  # fmt: skip
+        answers = (row["reward_model"]["ground_truth"], list(extra["wrong_answers"])[0])
+        out.append([sum(worked_example(tokenizer, row, a), []) for a in answers])
     return out
 
 
@@ -87,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     def evaluate(step: int, loss: float | None) -> None:
         with torch.no_grad():
             lp = zc_log_prob(model, [s for p in test for s in p], args.zc_token_id, pad).view(-1, 2)
-        score = self_reward_score(lp, c_ref, args.beta_v)
-        within = float((score[:, 0] > score[:, 1]).float().mean() + 0.5 * (score[:, 0] == score[:, 1]).float().mean())
-        tpr, tnr = float((score[:, 0] > 0.5).float().mean()), float((score[:, 1] <= 0.5).float().mean())
-        f1 = 2 * tpr * tnr / (tpr + tnr) if tpr + tnr else 0.0
+        score = self_reward_score(lp, c_ref, args.beta_v).flatten()  # right, wrong, right, wrong, ...
+        right = torch.arange(len(score)) % 2 == 0
+        everyone = torch.ones_like(right)
+        within = float(binary_auroc(score, right, everyone, torch.arange(len(score)) // 2))  # pairs of one problem
+        f1 = float(self_verification_metrics(score, right.to(score.dtype), everyone)["f1"])
         print(json.dumps({"step": step, "mse": loss, "within_problem_auroc": within, "f1": f1, "c_ref": c_ref}))
 
     evaluate(0, None)

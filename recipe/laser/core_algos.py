@@ -129,8 +129,8 @@ def weighted_cross_entropy(
     lp = torch.where(weight != 0, zc_log_prob, torch.full_like(zc_log_prob, -1.0)).clamp(max=-1e-7)
     # log(1 - e^lp), stable on both sides of -log 2
     log_not = torch.where(lp > -0.6931471805599453, torch.log(-torch.expm1(lp)), torch.log1p(-torch.exp(lp)))
-    nll = -(r * lp + (1 - r) * log_not)
-    return (weight * torch.where(weight != 0, nll, torch.zeros_like(nll))).sum()
+    nll = -(r * lp + (1 - r) * log_not)  # finite everywhere: an unweighted slot was set to log p = -1
+    return (weight * nll).sum()
 
 
 def _group_ids(group_index: torch.Tensor) -> tuple[torch.Tensor, int]:

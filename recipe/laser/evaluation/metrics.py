@@ -173,15 +173,11 @@ def surface_feature_auroc(correct, features: dict[str, list], problem) -> dict[s
     _, group = np.unique(np.asarray(problem), return_inverse=True)
     everyone = torch.ones(len(correct), dtype=torch.bool)
     out = {}
+    label = torch.as_tensor(correct)
     for name, values in features.items():
-        keys = [repr(v) for v in values]
-        accuracy: dict[str, list[int]] = {}
-        for key, ok in zip(keys, correct, strict=True):
-            hits = accuracy.setdefault(key, [0, 0])
-            hits[0] += int(ok)
-            hits[1] += 1
-        predictor = torch.tensor([accuracy[key][0] / accuracy[key][1] for key in keys], dtype=torch.float64)
-        label = torch.as_tensor(correct)
+        _, value_of = np.unique(np.array([repr(v) for v in values]), return_inverse=True)
+        accuracy = np.bincount(value_of, weights=correct) / np.bincount(value_of)  # per distinct value
+        predictor = torch.as_tensor(accuracy[value_of], dtype=torch.float64)
         out[name] = {
             "auroc": float(binary_auroc(predictor, label, everyone)),
             "within_problem_auroc": float(binary_auroc(predictor, label, everyone, torch.as_tensor(group))),
