@@ -158,23 +158,25 @@ def verifier_table(run_dir: Path) -> str:
         else []
     )
     samples = load_samples(run_dir)
-    benchmarks = list(samples)
+    labels = ["self-reward (r_s)", *names]
+    f1 = {(population, label): [] for population in ("all", "answered") for label in labels}
+    for benchmark, rows in samples.items():  # each file read once, both populations from it
+        correct = np.array([r["correct"] for r in rows], dtype=bool)
+        answered = np.array([r["extracted_answer"] is not None for r in rows], dtype=bool)
+        for label in labels:
+            if label == labels[0]:
+                score = authors_scores(rows)
+            else:  # the same rule as r_s's "all": a sample without an answer is judged incorrect
+                score = np.where(answered, external_scores(run_dir, label, benchmark, rows), np.nan)
+            f1["all", label].append(verification_f1(correct, score, np.ones_like(correct))["f1"])
+            f1["answered", label].append(verification_f1(correct, score, answered)["f1"])
     lines = []
     for population in ("all", "answered"):
-        header = "| verifier | " + " | ".join(benchmarks) + " | average |"
-        lines += [f"F1 at score > 0.5, {population} samples:", "", header, "|---" * (len(benchmarks) + 2) + "|"]
-        for label in ["self-reward (r_s)", *names]:
-            f1s = []
-            for benchmark, rows in samples.items():
-                correct = np.array([r["correct"] for r in rows], dtype=bool)
-                answered = np.array([r["extracted_answer"] is not None for r in rows], dtype=bool)
-                if label.startswith("self-reward"):
-                    score = authors_scores(rows)
-                else:  # the same rule as r_s's "all": a sample without an answer is judged incorrect
-                    score = np.where(answered, external_scores(run_dir, label, benchmark, rows), np.nan)
-                members = np.ones_like(correct) if population == "all" else answered
-                f1s.append(verification_f1(correct, score, members)["f1"])
-            lines.append(f"| {label} | " + " | ".join(pct(f) for f in f1s) + f" | {pct(float(np.mean(f1s)))} |")
+        header = "| verifier | " + " | ".join(samples) + " | average |"
+        lines += [f"F1 at score > 0.5, {population} samples:", "", header, "|---" * (len(samples) + 2) + "|"]
+        for label in labels:
+            values = f1[population, label]
+            lines.append(f"| {label} | " + " | ".join(pct(v) for v in values) + f" | {pct(float(np.mean(values)))} |")
         lines.append("")
     return "\n".join(lines)
 
