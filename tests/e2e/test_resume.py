@@ -28,9 +28,10 @@ def assert_steps_equal(resumed, uninterrupted, keys):
             # advantages 1e-3: these runs blend every group (STD_THRESHOLD=0), and A_self = (r_s - mean) /
             # (std + 1e-6) in a group whose scores nearly agree amplifies the last-bit float differences
             # between two processes (seen in CI: 3.6e-5 and 1.1e-4 relative) while the scores themselves
-            # agree to 1e-5 (checked below); a lost optimizer state, warm-up counter or data position
-            # moves the advantages by far more
-            rel = 1e-3 if key.startswith("critic/advantages/") else 1e-5
+            # agree to 1e-5 (checked below). grad_norm 1e-4: a norm over every parameter's gradient, summed
+            # in a different order on one rank than on two (seen in CI: 1.4e-5 relative). A lost optimizer
+            # state, warm-up counter or data position moves either by far more
+            rel = 1e-3 if key.startswith("critic/advantages/") else 1e-4 if key == "actor/grad_norm" else 1e-5
             assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-5), (step, key, a[key], b[key])
 
 
