@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
@@ -35,77 +36,89 @@ def is_secret(name: str) -> bool:
 
 def check_supported(config: DictConfig) -> None:
     """Refuse, with the key named, every verl mode the recipe does not handle."""
-    refusals = []
+    refusals = [*trainer_refusals(config), *rollout_refusals(config), *engine_refusals(config)]
+    if refusals:
+        raise LaSeRConfigError("unsupported with laser.enable=true:\n  - " + "\n  - ".join(refusals))
+
+
+def trainer_refusals(config: DictConfig) -> Iterator[str]:
+    """The trainer and its step: v1 in mode laser, one rollout per update."""
     if not config.trainer.use_v1:
-        refusals.append(
+        yield (
             "trainer.use_v1=False: LaSeR's z_c insertion and advantage blending are step methods of verl's v1 trainer "
             "(README, 'Which verl trainer'); the legacy trainer runs the GRPO presets only"
         )
     elif config.trainer.v1.trainer_mode != "laser":
-        refusals.append(f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser")
-    arr, algorithm = config.actor_rollout_ref, config.algorithm
-    if algorithm.adv_estimator != "grpo":
-        refusals.append(
-            f"algorithm.adv_estimator={algorithm.adv_estimator}: the self-rewarding advantage is defined over GRPO's "
-            "prompt groups; use grpo"
-        )
-    if arr.rollout.temperature != 1.0:
-        refusals.append(
-            f"actor_rollout_ref.rollout.temperature={arr.rollout.temperature}: LaSeR's score is defined at temperature "
-            "1 and verl computes log-probs at the rollout temperature; set it to 1.0"
-        )
-    if arr.rollout.n < 2:
-        refusals.append(
-            f"actor_rollout_ref.rollout.n={arr.rollout.n}: GRPO and LaSeR's group statistics need at least 2 responses "
-            "per prompt"
-        )
-    correction = algorithm.get("rollout_correction") or {}
-    if correction.get("bypass_mode", False):
-        refusals.append(
-            "algorithm.rollout_correction.bypass_mode=True: old log-probs would be the rollout's, which have no z_c "
-            "slot (every score would be beta_v * (0 - c_ref)); use the decoupled mode (bypass_mode=False)"
-        )
-    if arr.rollout.multi_turn.enable:
-        refusals.append(
-            "actor_rollout_ref.rollout.multi_turn.enable=True: multi-turn and tool trajectories interleave "
-            "environment tokens with the response; LaSeR here scores single-turn responses only"
-        )
-    agent = arr.rollout.agent
-    if (
-        agent.get("agent_loop_config_path")
-        or agent.get("default_agent_loop", "single_turn_agent") != "single_turn_agent"
-    ):
-        refusals.append(
-            "actor_rollout_ref.rollout.agent (custom or tool agent loops): LaSeR here scores single-turn responses; "
-            "keep default_agent_loop=single_turn_agent and no agent_loop_config_path"
-        )
-    if arr.actor.strategy not in ("fsdp", "fsdp2"):
-        refusals.append(
-            f"actor_rollout_ref.actor.strategy={arr.actor.strategy}: the recipe is built and tested on verl's FSDP "
-            "engine (Megatron/VeOmni, and their MoE router replay, are not handled); use fsdp or fsdp2"
-        )
-    if arr.model.get("lora_rank", 0) or (arr.model.get("lora") or {}).get("rank", 0):
-        refusals.append("actor_rollout_ref.model.lora_rank > 0: LaSeR with LoRA is not supported by this recipe")
-    if (config.get("distillation") or {}).get("enabled", False):
-        refusals.append("distillation.enabled=True: on-policy distillation is not supported with LaSeR")
-    if (config.get("critic") or {}).get("enable", False):
-        refusals.append("critic.enable=True: LaSeR runs with GRPO, without a critic")
+        yield f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser"
     v1 = config.trainer.get("v1") or {}
     # LaSeRTrainer runs as verl's "sync" mode, so verl's PPOTrainer.__init__ reads
     # trainer.v1.sync.parameter_sync_step: above 1 it splits each step into that many rollouts and
     # updates, each from a policy older than the one that sampled it (tests/recipe/laser/test_launch.py).
     sync_steps = (v1.get("sync") or {}).get("parameter_sync_step", 1)
     if sync_steps != 1:
-        refusals.append(
+        yield (
             f"trainer.v1.sync.parameter_sync_step={sync_steps}: LaSeR's advantages and warm-up schedule are "
             "defined per synchronous step; keep 1"
         )
     if "parameter_sync_step" in (v1.get("laser") or {}):
-        refusals.append(
+        yield (
             "trainer.v1.laser.parameter_sync_step: verl never reads it (the LaSeR trainer runs as mode sync); remove it"
         )
-    if refusals:
-        raise LaSeRConfigError("unsupported with laser.enable=true:\n  - " + "\n  - ".join(refusals))
+
+
+def rollout_refusals(config: DictConfig) -> Iterator[str]:
+    """What the score and the group statistics are defined on: GRPO groups of single-turn responses at
+    temperature 1, old log-probs recomputed by the actor."""
+    rollout, algorithm = config.actor_rollout_ref.rollout, config.algorithm
+    if algorithm.adv_estimator != "grpo":
+        yield (
+            f"algorithm.adv_estimator={algorithm.adv_estimator}: the self-rewarding advantage is defined over GRPO's "
+            "prompt groups; use grpo"
+        )
+    if rollout.temperature != 1.0:
+        yield (
+            f"actor_rollout_ref.rollout.temperature={rollout.temperature}: LaSeR's score is defined at temperature "
+            "1 and verl computes log-probs at the rollout temperature; set it to 1.0"
+        )
+    if rollout.n < 2:
+        yield (
+            f"actor_rollout_ref.rollout.n={rollout.n}: GRPO and LaSeR's group statistics need at least 2 responses "
+            "per prompt"
+        )
+    if (algorithm.get("rollout_correction") or {}).get("bypass_mode", False):
+        yield (
+            "algorithm.rollout_correction.bypass_mode=True: old log-probs would be the rollout's, which have no z_c "
+            "slot (every score would be beta_v * (0 - c_ref)); use the decoupled mode (bypass_mode=False)"
+        )
+    if rollout.multi_turn.enable:
+        yield (
+            "actor_rollout_ref.rollout.multi_turn.enable=True: multi-turn and tool trajectories interleave "
+            "environment tokens with the response; LaSeR here scores single-turn responses only"
+        )
+    agent = rollout.agent
+    if agent.get("agent_loop_config_path") or agent.get("default_agent_loop", "single_turn_agent") != (
+        "single_turn_agent"
+    ):
+        yield (
+            "actor_rollout_ref.rollout.agent (custom or tool agent loops): LaSeR here scores single-turn responses; "
+            "keep default_agent_loop=single_turn_agent and no agent_loop_config_path"
+        )
+
+
+def engine_refusals(config: DictConfig) -> Iterator[str]:
+    """The engines and add-ons the recipe is not built on."""
+    arr = config.actor_rollout_ref
+    if arr.actor.strategy not in ("fsdp", "fsdp2"):
+        yield (
+            f"actor_rollout_ref.actor.strategy={arr.actor.strategy}: the recipe is built and tested on verl's FSDP "
+            "engine (Megatron/VeOmni, and their MoE router replay, are not handled); use fsdp or fsdp2"
+        )
+    if arr.model.get("lora_rank", 0) or (arr.model.get("lora") or {}).get("rank", 0):
+        yield "actor_rollout_ref.model.lora_rank > 0: LaSeR with LoRA is not supported by this recipe"
+    if (config.get("distillation") or {}).get("enabled", False):
+        yield "distillation.enabled=True: on-policy distillation is not supported with LaSeR"
+    if (config.get("critic") or {}).get("enable", False):
+        yield "critic.enable=True: LaSeR runs with GRPO, without a critic"
 
 
 def resolve_family(config: DictConfig, laser: LaSeRConfig) -> LaSeRConfig:

@@ -147,9 +147,12 @@ def test_runs_use_token_authentication_when_their_cluster_requires_it(jobs):
     for run in runs:
         joined = next(line for line in run.log.splitlines() if line.startswith("[laser] joining the Ray cluster"))
         assert ("token authentication" in joined) == run.token_auth, joined
-    # with three lanes or more, legacy and laser_resume are the first jobs of two lanes, one of them lane 1
-    if LANES >= 3:
-        assert {run.token_auth for run in runs} == {True, False}
+    # with three lanes or more, legacy and laser_resume are the first jobs of two lanes, one of them lane 1;
+    # with fewer they may share a lane, and then one of the two modes is not exercised: said, not passed
+    if {run.token_auth for run in runs} != {True, False}:
+        assert LANES < 3, "legacy and laser_resume start in lanes 1 and 2, one with token authentication"
+        mode = "with" if runs[0].token_auth else "without"
+        pytest.skip(f"LASER_E2E_LANES={LANES}: every run here joined a cluster {mode} token authentication")
 
 
 @pytest.mark.runs("legacy")
