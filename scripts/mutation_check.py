@@ -3,8 +3,9 @@
 """Break the code on purpose, one place at a time, and check that the test which names that behaviour
 fails: the LaSeR math, the verifier, the refusals, resume and the evaluation's within-problem figure.
 
-    .venv/bin/python scripts/mutation_check.py            # all mutations (about 3 minutes on 2 cores)
+    .venv/bin/python scripts/mutation_check.py            # all mutations (about 13 minutes on 2 cores)
     .venv/bin/python scripts/mutation_check.py -k blend   # those whose name contains "blend"
+    .venv/bin/python scripts/mutation_check.py -k e2e     # the end-to-end ones only (about 10 minutes)
 
 Each mutation replaces one line of the product and runs the unit tests that cover it; the file is
 restored afterwards whatever happens. Prints CAUGHT or MISSED per mutation and exits 1 if any was
@@ -45,11 +46,15 @@ MUTATIONS = (
     ("the first box instead of the last", "recipe/laser/verifier/answers.py",
      "return spans[-1][2] if spans else None", "return spans[0][2] if spans else None", "tests/recipe/laser/verifier"),
     ("trainer_mode refusal removed", "recipe/laser/launch.py",
-     'refusals.append(f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser")',
+     'yield f"trainer.v1.trainer_mode={config.trainer.v1.trainer_mode}: LaSeR needs trainer_mode=laser"',
      "pass", "tests/recipe/laser/test_launch.py"),
     ("resume: a c_ref record of another model accepted", "recipe/laser/c_ref_record.py",
      "mismatched = {k: (state.get(k), v) for k, v in identity.items() if state.get(k) != v}", "mismatched = {}",
      "tests/recipe/laser/test_trainer.py"),
+    # end to end (about 10 minutes on 2 cores): verl's trainer killed after step 2 and resumed
+    ("resume e2e: c_ref measured again instead of read", "recipe/laser/trainer.py",
+     "self.c_ref = c_ref_record.load(self._c_ref_path(), self._c_ref_identity())", "self.c_ref = None",
+     "tests/e2e/test_resume.py"),
     ("resume: metrics of steps after the checkpoint kept", "verl_patches/file_logger.py",
      'keep = int(record["step"]) <= step', "keep = True", "tests/verl_patches/test_file_logger.py"),
     ("within-problem AUROC over all pairs", "recipe/laser/evaluation/metrics.py",
