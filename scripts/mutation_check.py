@@ -7,9 +7,10 @@ fails: the LaSeR math, the verifier, the refusals, resume and the evaluation's w
     .venv/bin/python scripts/mutation_check.py -k blend   # those whose name contains "blend"
     .venv/bin/python scripts/mutation_check.py -k e2e     # the end-to-end ones only (about 10 minutes)
 
-Each mutation replaces one line of the product and runs the unit tests that cover it; the file is
-restored afterwards whatever happens. Prints CAUGHT or MISSED per mutation and exits 1 if any was
-missed or its line is no longer in the file (then the list below needs updating with the code).
+Each mutation replaces one line of the product and runs the tests that cover it (unit tests, or an
+end-to-end test); the file is restored afterwards whatever happens. Prints CAUGHT or MISSED per
+mutation and exits 1 if any was missed or its line is no longer in the file (then the list below
+needs updating with the code).
 Not part of the test suite: it edits the working tree while it runs.
 """
 
@@ -27,8 +28,9 @@ MUTATIONS = (
     ("r_s adds c_ref", "recipe/laser/core_algos.py", "return beta_v * (zc_log_prob - c_ref)",
      "return beta_v * (zc_log_prob + c_ref)", "tests/recipe/laser/test_core_algos.py"),
     ("class weights swapped", "recipe/laser/core_algos.py",
-     "return torch.where(correct, w_c, torch.where(incorrect, w_i, zeros))",
-     "return torch.where(correct, w_i, torch.where(incorrect, w_c, zeros))", "tests/recipe/laser/test_core_algos.py"),
+     "member * w_c + (1 - member) * w_i", "member * w_i + (1 - member) * w_c", "tests/recipe/laser/test_core_algos.py"),
+    ("rewards outside [0, 1] accepted", "recipe/laser/core_algos.py", "check_verifier_reward(verifier_reward, valid)",
+     "None", "tests/recipe/laser/test_core_algos.py"),
     ("MSE weights ignore the mini-batches", "recipe/laser/core_algos.py",
      "return w / valid.sum().clamp(min=1).to(w.dtype) * num_minibatches",
      "return w / valid.sum().clamp(min=1).to(w.dtype)", "tests/recipe/laser/test_core_algos.py"),

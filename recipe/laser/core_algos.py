@@ -46,28 +46,47 @@ def self_reward_score(zc_log_prob: torch.Tensor, c_ref: float | torch.Tensor, be
 
 
 def class_balance_weights(verifier_reward: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Per-sample class weights of eq. 14: w_c = N / (2 N_c), w_i = N / (2 N_i).
+    """Per-sample class weights of eq. 14, w_c = N / (2 N_c) and w_i = N / (2 N_i), for rewards in [0, 1].
 
-    A sample is "correct" when r_v > 0.5 (rewards are {0, 1} for the rule verifier). Each non-empty
-    class then carries half of the total weight.
+    A reward r_v in [0, 1] makes a sample a member of the correct class by r_v and of the incorrect one
+    by 1 - r_v: N_c = sum r_v, N_i = sum (1 - r_v) over the valid samples, and the sample's weight is
+    r_v w_c + (1 - r_v) w_i. For the rule verifier's {0, 1} this is the paper's eq. 14 exactly; for
+    graded rewards each non-empty class still carries half of the total weight N.
 
     Args:
-        verifier_reward: (B,) r_v.
+        verifier_reward: (B,) r_v in [0, 1] (``check_verifier_reward``).
         valid: (B,) bool.
     Returns:
-        (B,) N/(2 N_c) for valid correct, N/(2 N_i) for valid incorrect samples; 0 for invalid
-        samples and for samples of an empty class.
+        (B,) r_v N/(2 N_c) + (1 - r_v) N/(2 N_i) for valid samples (a class with no mass weighs 0);
+        0 for invalid samples.
     """
     valid = valid.bool()
-    correct = (verifier_reward > 0.5) & valid
-    incorrect = ~(verifier_reward > 0.5) & valid
+    member = torch.where(valid, verifier_reward, torch.zeros_like(verifier_reward))
     n = valid.sum().to(verifier_reward.dtype)
-    n_c = correct.sum().to(verifier_reward.dtype)
-    n_i = incorrect.sum().to(verifier_reward.dtype)
-    w_c = torch.where(n_c > 0, n / (2 * n_c.clamp(min=1)), torch.zeros_like(n))
-    w_i = torch.where(n_i > 0, n / (2 * n_i.clamp(min=1)), torch.zeros_like(n))
-    zeros = torch.zeros_like(verifier_reward)
-    return torch.where(correct, w_c, torch.where(incorrect, w_i, zeros))
+    n_c = member.sum()
+    n_i = n - n_c
+    w_c = torch.where(n_c > 0, n / (2 * n_c.clamp(min=1e-12)), torch.zeros_like(n))
+    w_i = torch.where(n_i > 0, n / (2 * n_i.clamp(min=1e-12)), torch.zeros_like(n))
+    return torch.where(valid, member * w_c + (1 - member) * w_i, torch.zeros_like(verifier_reward))
+
+
+def check_verifier_reward(verifier_reward: torch.Tensor, valid: torch.Tensor) -> None:
+    """Refuse verifier rewards outside [0, 1] on valid samples: r_s is fitted to r_v, and r_s lives in
+    [0, 1] once clipped (eq. 15); a penalty (-1 for a wrong format, say) would be fitted as a target
+    no finished response can reach. Raises ValueError naming the range found.
+
+    Args: verifier_reward (B,); valid (B,) bool.
+    """
+    seen = verifier_reward[valid.bool()]
+    nan = seen.isnan()
+    finite = seen[~nan]
+    if bool(nan.any()) or bool((finite < 0).any()) or bool((finite > 1).any()):
+        found = f"min {float(finite.min()):g}, max {float(finite.max()):g}" if finite.numel() else "no number"
+        raise ValueError(
+            "LaSeR's self-rewarding loss needs verifier rewards (the reward function's score) in [0, 1]; this "
+            f"step's finished responses have {found}{f' and {int(nan.sum())} NaN' if bool(nan.any()) else ''}: "
+            "rescale the reward function to [0, 1]"
+        )
 
 
 def mse_sample_weights(
@@ -86,9 +105,10 @@ def mse_sample_weights(
       estimate of the step's (exactly the paper's when, as in the paper, a step is one mini-batch).
 
     Args:
-        verifier_reward: (B,) r_v. valid: (B,) bool. Returns (B,).
+        verifier_reward: (B,) r_v in [0, 1] (else ValueError). valid: (B,) bool. Returns (B,).
     """
     valid = valid.bool()
+    check_verifier_reward(verifier_reward, valid)
     w = class_balance_weights(verifier_reward, valid) if class_balance else valid.to(verifier_reward.dtype)
     return w / valid.sum().clamp(min=1).to(w.dtype) * num_minibatches
 

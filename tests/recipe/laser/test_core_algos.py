@@ -3,6 +3,7 @@
 """recipe/laser/core_algos.py against hand-computed values (verl's *_on_cpu.py style)."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -52,6 +53,25 @@ def test_class_balance_weights_empty_class_and_nothing_valid():
         class_balance_weights(T([1.0, 1.0, 1.0, 0.0]), T([1, 1, 1, 0]).bool()), T([0.5, 0.5, 0.5, 0.0])
     )
     torch.testing.assert_close(class_balance_weights(T([1.0, 0.0]), T([False, False])), T([0.0, 0.0]))
+
+
+def test_class_balance_weights_for_graded_rewards_hand_computed():
+    # r_v = 1, 0.5, 0, 0: N = 4, N_c = 1.5, N_i = 2.5 -> w_c = 4/3, w_i = 4/5; the half-right sample
+    # weighs 0.5 * 4/3 + 0.5 * 4/5 = 16/15; the invalid one 0
+    r, valid = T([1.0, 0.5, 0.0, 0.0, 0.7]), T([True, True, True, True, False])
+    w = class_balance_weights(r, valid)
+    torch.testing.assert_close(w, T([4 / 3, 16 / 15, 0.8, 0.8, 0.0]))
+    # the weights sum to N = 4, half for each class's mass: N_c w_c = 1.5 * 4/3 = N_i w_i = 2.5 * 4/5 = 2
+    assert math.isclose(float(w.sum()), 4.0, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("bad, found", [(-1.0, "min -1, max 1"), (1.5, "min 0, max 1.5"), (float("nan"), "1 NaN")])
+def test_verifier_rewards_outside_the_unit_interval_are_refused(bad, found):
+    r, valid = T([1.0, 0.0, bad]), T([True, True, True])
+    with pytest.raises(ValueError, match=rf"rewards .* in \[0, 1\].*{re.escape(found)}"):
+        mse_sample_weights(r, valid)
+    # the same reward on an unfinished response (no score, no loss) is not looked at
+    mse_sample_weights(r, T([True, True, False]))
 
 
 def test_mse_loss_hand_computed():
