@@ -159,6 +159,11 @@ def resolve_c_ref(value: str | None, family: ModelFamily) -> tuple[str, float | 
     """--c-ref: a negative number, 'exact', a laser_c_ref.json written by the trainer's auto mode, or
     unset (the family's constant)."""
     if value is None:
+        if isinstance(family.c_ref, str):
+            raise EvalInputError(
+                f"--c-ref: family {family.name} has no reported constant (the trainer measures it: c_ref=auto); "
+                "pass the trainer's laser_c_ref.json, a negative number or exact"
+            )
         return "constant", family.c_ref
     if value == "exact":
         return "exact", None
