@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         caught = proc.returncode != 0
         bad += not caught
         print(f"{'CAUGHT' if caught else 'MISSED'} {name}: {tests}: {summary.strip('= ')}", flush=True)
+        # what failed first: pytest's first "E " line, so a failure for another reason shows
+        reason = next((x for x in proc.stdout.splitlines() if x.startswith("E ")), "")
+        if caught and reason:
+            print(f"       {reason[:200]}", flush=True)
     return 1 if bad else 0
 
 
