@@ -8,7 +8,7 @@ share Qwen2.5's vocabulary) mapped to what differs between them.
 | qwen2.5     | ``<|vision_start|>`` (151652)   | -23   | problem + "\\n" + boxed instruction | boxed         |
 | orz         | ``<|vision_start|>`` (151652)   | -23   | the plain problem                 | r1            |
 | octothinker | ``<|reserved_special_token_0|>`` | -25   | the plain problem                 | boxed         |
-| qwen3       | ``<|vision_start|>`` (151652)   | auto  | problem + "\n" + boxed instruction | boxed         |
+| qwen3       | ``<|vision_start|>`` (151652)   | auto  | problem + "\\n" + boxed instruction | boxed         |
 
 qwen3 is the backbone of the paper's general-reasoning run (Qwen3-4B-Base). The paper reports no c_ref
 for it, so its c_ref is ``auto``: the mean log-prob of z_c under the starting model on the first
@@ -33,9 +33,8 @@ from pathlib import Path
 class ModelFamily:
     name: str
     zc_token: str  # a special token the model never emits, scored after the end token
-    c_ref: (
-        float | str
-    )  # the constant reference log-prob of z_c (the authors' scripts), or "auto" where none is reported
+    # the constant reference log-prob of z_c (the authors' scripts), or "auto" where none is reported
+    c_ref: float | str
     eval_suffix: str  # appended to the problem in the authors' evaluation prompt ("" = the plain problem)
     training_gate: str  # the gate the rendered training prompt gives with this family's chat template
     models: tuple[str, ...]  # hub ids of the paper's checkpoints of this family

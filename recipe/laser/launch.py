@@ -96,9 +96,8 @@ def rollout_refusals(config: DictConfig) -> Iterator[str]:
             "environment tokens with the response; LaSeR here scores single-turn responses only"
         )
     agent = rollout.agent
-    if agent.get("agent_loop_config_path") or agent.get("default_agent_loop", "single_turn_agent") != (
-        "single_turn_agent"
-    ):
+    agent_loop = agent.get("default_agent_loop", "single_turn_agent")
+    if agent.get("agent_loop_config_path") or agent_loop != "single_turn_agent":
         yield (
             "actor_rollout_ref.rollout.agent (custom or tool agent loops): LaSeR here scores single-turn responses; "
             "keep default_agent_loop=single_turn_agent and no agent_loop_config_path"
