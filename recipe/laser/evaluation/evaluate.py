@@ -49,8 +49,14 @@ from recipe.laser.evaluation.metrics import equivalence_keys
 from recipe.laser.evaluation.report import read_jsonl_checked, write_report
 from recipe.laser.families import ModelFamily, family_of
 from recipe.laser.prompts import cut_after_answer, evaluation_messages, format_gate_for
-from recipe.laser.verifier.answers import extract_last_boxed
-from recipe.laser.verifier.reward import answers_match, compute_score, verifier_stats
+from recipe.laser.verifier.answers import choice_letter, extract_last_boxed
+from recipe.laser.verifier.reward import (
+    answer_verdict,
+    answers_match,
+    compute_score,
+    multiple_choice_options,
+    verifier_stats,
+)
 
 DEFAULT_N = {"math500": 2, "olympiadbench": 2, "amc23": 32, "aime24": 32, "aime25": 32}
 FALLBACK_N = 4
@@ -217,8 +223,10 @@ def judge_sample(problem: Problem, sample, tokenizer, gate: str) -> dict:
     answer = extract_last_boxed(text.strip())
     correct = False
     if answer is not None:
-        correct = answers_match(answer, problem.ground_truth)[0]
-    gated = compute_score(problem.data_source, full_text, problem.ground_truth, {"format_gate": gate})
+        correct = answer_verdict(answer, problem.ground_truth, problem.extra_info)[0]
+    options = problem.extra_info.get("options")
+    gate_info = {"format_gate": gate} if options is None else {"format_gate": gate, "options": options}
+    gated = compute_score(problem.data_source, full_text, problem.ground_truth, gate_info)
     body = sample.response_ids[:-1] if sample.finished else sample.response_ids
     cut_ids = answer_cut_ids(body, full_text, tokenizer) if text != full_text else body
     if sample.finished and len(cut_ids) == len(body):
@@ -237,6 +245,18 @@ def judge_sample(problem: Problem, sample, tokenizer, gate: str) -> dict:
         "scored_at": scored_at,
         "score_ids": None if scored_at in (None, "end") else cut_ids,
     }
+
+
+def vote_keys(problem: Problem, judged: list[dict]) -> list[str | None]:
+    """The voting key of each of a problem's samples (``metrics.equivalence_keys``); on a
+    multiple-choice problem wrong answers vote by the option they name."""
+    answers = [x["extracted_answer"] for x in judged]
+    correct = [x["correct"] for x in judged]
+    options = multiple_choice_options(problem.extra_info)
+    if options is None:
+        return equivalence_keys(answers, correct, answers_match)
+    letters = [None if a is None else choice_letter(a, options) for a in answers]
+    return equivalence_keys(letters, correct, lambda a, b: (a == b,))
 
 
 def evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, args, c_ref, gate) -> list[dict]:
@@ -263,9 +283,7 @@ def evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, 
             refs[i][j] = v
     rows = []
     for i, (p, ss) in enumerate(zip(chunk, samples, strict=True)):
-        keys = equivalence_keys(
-            [x["extracted_answer"] for x in judged[i]], [x["correct"] for x in judged[i]], answers_match
-        )
+        keys = vote_keys(p, judged[i])
         for j, (s, x) in enumerate(zip(ss, judged[i], strict=True)):
             ref = refs[i][j] if c_ref is None else c_ref
             score = None

@@ -104,3 +104,26 @@ def as_integer(answer: str) -> int | None:
     if _INTEGER.fullmatch(text) and len(text) <= 200:
         return int(text)
     return None
+
+
+OPTION_LETTERS = "ABCDEFGHIJKLMNOP"
+_LETTER_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\{\s*([^{}]*?)\s*\}")
+_LEADING_LETTER = re.compile(
+    r"(?:(?:option|answer|choice)\s*:?\s*)?\(?([A-P])\)?(?:\s*[.:)\-]\s*(.*)|\s*$)", re.S | re.I
+)
+
+
+def choice_letter(answer: str, options: list[str]) -> str | None:
+    """The option a boxed answer names, as a letter (``A`` for ``options[0]``), or None when it names
+    none: ``C``, ``(C)``, ``\\text{C}``, ``Option C``, ``C. 42`` and ``C) 42`` name C (a letter
+    followed by text names it only when the text is that option's or empty); an answer that is exactly
+    one option's text names that option."""
+    letters = OPTION_LETTERS[: len(options)]
+    text = _LETTER_WRAPPERS.sub(r"\1", answer).strip().rstrip(".").strip()
+    match = _LEADING_LETTER.fullmatch(text)
+    if match and match.group(1).upper() in letters:
+        letter, rest = match.group(1).upper(), (match.group(2) or "").strip()
+        if not rest or normalize_answer(rest) == normalize_answer(options[letters.index(letter)]):
+            return letter
+    named = [letters[i] for i, option in enumerate(options) if normalize_answer(option) == normalize_answer(text)]
+    return named[0] if len(named) == 1 else None

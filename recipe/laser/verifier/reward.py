@@ -3,9 +3,10 @@
 """Verifier reward r_v in {0, 1} for verl: ``compute_score`` (verl's custom-reward signature).
 
 The final answer (the last ``\\boxed{}``, behind a per-template format gate) is checked against the
-ground truth with math-verify. LaSeR regresses its self-reward onto this verdict, so a verifier
-mistake becomes a training target; the function is built so that it never hangs, never raises into
-the trainer, and never scores a correct answer 0 because of where it runs:
+ground truth with math-verify; on a multiple-choice row (``extra_info.options``, ground truth a letter)
+it must name the right option (``answers.choice_letter``). LaSeR regresses its self-reward onto this
+verdict, so a verifier mistake becomes a training target; the function is built so that it never
+hangs, never raises into the trainer, and never scores a correct answer 0 because of where it runs:
 
 - math-verify's own timeouts use ``signal.alarm``, which only works on a process's main thread;
   verl calls reward functions from a thread pool (``NaiveRewardManager.run_single``). So
@@ -37,7 +38,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from recipe.laser.verifier.answers import FORMAT_GATES, as_integer, check_format, normalize_answer
+from recipe.laser.verifier.answers import (
+    FORMAT_GATES,
+    OPTION_LETTERS,
+    as_integer,
+    check_format,
+    choice_letter,
+    normalize_answer,
+)
 
 DEFAULT_TIMEOUT_S = float(os.environ.get("LASER_VERIFY_TIMEOUT_S", "5"))
 POOL_WORKERS = int(os.environ.get("LASER_VERIFY_WORKERS", str(min(2, os.cpu_count() or 1))))
@@ -162,6 +170,43 @@ def answers_match(answer: str, ground_truth: str, timeout_s: float = DEFAULT_TIM
 VERDICT_OUTCOMES = ("timed_out", "parse_failed", "compare_failed")  # what answers_match reports besides "ok"
 
 
+def multiple_choice_options(extra_info: dict | None) -> list[str] | None:
+    """The option texts of a multiple-choice row (``extra_info.options``, in letter order), or None for
+    a free-answer row."""
+    options = (extra_info or {}).get("options")
+    if options is None:
+        return None
+    if isinstance(options, str) or not hasattr(options, "__len__") or not 2 <= len(options) <= len(OPTION_LETTERS):
+        expected = f"a list of 2 to {len(OPTION_LETTERS)} option texts"
+        raise ValueError(f"extra_info.options: expected {expected}, got {options!r}")
+    if not all(isinstance(o, str) for o in options):
+        raise ValueError(f"extra_info.options: expected option texts (strings), got {list(options)!r}")
+    return list(options)
+
+
+def choice_verdict(answer: str, ground_truth: str, options: list[str]) -> tuple[bool, str]:
+    """(correct, outcome) of a multiple-choice answer: outcome "ok", or "no_option" when the answer
+    names no option (``answers.choice_letter``)."""
+    letters = OPTION_LETTERS[: len(options)]
+    truth = ground_truth.strip().upper()
+    if len(truth) != 1 or truth not in letters:
+        expected = f"one of the option letters {letters[0]}-{letters[-1]}"
+        raise ValueError(f"ground_truth {ground_truth!r}: expected {expected}")
+    letter = choice_letter(answer, options)
+    return letter == truth, "ok" if letter is not None else "no_option"
+
+
+def answer_verdict(
+    answer: str, ground_truth: str, extra_info: dict | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[bool, str, bool]:
+    """(correct, outcome, retried) of an extracted answer: the option letter for a multiple-choice row
+    (outcome "no_option" when it names none), else ``answers_match``."""
+    options = multiple_choice_options(extra_info)
+    if options is not None:
+        return *choice_verdict(answer, ground_truth, options), False
+    return answers_match(answer, ground_truth, timeout_s)
+
+
 def is_exception_error(error: str) -> bool:
     """True when a result's ``error`` comes from bad input or an exception caught inside
     ``compute_score``, not from a format gate or a verdict outcome."""
@@ -216,7 +261,11 @@ def compute_score(
             _count(format_failed=1)
             return result
         result["extracted_answer"] = answer
-        correct, outcome, retried = answers_match(answer, str(ground_truth).strip(), timeout_s)
+        correct, outcome, retried = answer_verdict(answer, str(ground_truth).strip(), extra_info, timeout_s)
+        if outcome == "no_option":  # a multiple-choice answer that names no option: a format failure
+            result["error"] = "format:no_option"
+            _count(format_failed=1)
+            return result
         result["retried"] = retried
         result["timed_out"] = outcome == "timed_out"
         result["parse_failed"] = outcome in ("parse_failed", "compare_failed")
