@@ -56,7 +56,8 @@ _stats_lock = threading.Lock()
 
 def verifier_stats() -> dict[str, int]:
     """Process-wide counts since start: calls, correct, format_failed, parse_failed, compare_failed,
-    timed_out, errors, worker_restarts (a verifier worker that died or hung and was replaced)."""
+    timed_out, errors, worker_restarts (a verifier worker that died or hung and was replaced), and for
+    the judge (``judge.py``) judge_no_decision and judge_failed (a request that failed on every try)."""
     with _stats_lock:
         return dict(_stats)
 
@@ -209,8 +210,8 @@ def answer_verdict(
 
 def is_exception_error(error: str) -> bool:
     """True when a result's ``error`` comes from bad input or an exception caught inside
-    ``compute_score``, not from a format gate or a verdict outcome."""
-    return bool(error) and not error.startswith("format:") and error not in VERDICT_OUTCOMES
+    ``compute_score``, not from a format gate, a verdict outcome or a judge's fault (``judge.py``)."""
+    return bool(error) and not error.startswith(("format:", "judge:")) and error not in VERDICT_OUTCOMES
 
 
 def resolve_format_gate(format_gate: str, extra_info: dict | None) -> str:
@@ -285,11 +286,19 @@ def verifier_step_metrics(infos: list[dict]) -> dict[str, float]:
     """Share of a step's responses whose verdict came with a timeout, a parse failure, a format-gate
     failure, a retry on a fresh worker (the first one died) or an error (bad input or an exception
     caught inside ``compute_score``), from the per-sample results verl keeps as reward extra info.
-    Empty for rewards other than ``compute_score``."""
+    Empty for rewards other than ``compute_score``; with the judge (``judge.py``) also the share of
+    responses the judge decided and the share whose judge request failed or gave no decision."""
     if not infos or "timed_out" not in infos[0]:
         return {}
     n = len(infos)
+    judge = {}
+    if "decided_by" in infos[0]:
+        judge = {
+            "verifier/judge_share": sum(i.get("decided_by") == "judge" for i in infos) / n,
+            "verifier/judge_fail_rate": sum(str(i.get("error", "")).startswith("judge:") for i in infos) / n,
+        }
     return {
+        **judge,
         "verifier/timeout_rate": sum(bool(i.get("timed_out")) for i in infos) / n,
         "verifier/parse_fail_rate": sum(bool(i.get("parse_failed")) for i in infos) / n,
         "verifier/format_fail_rate": sum(str(i.get("error", "")).startswith("format:") for i in infos) / n,
