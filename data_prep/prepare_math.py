@@ -133,14 +133,18 @@ def _text_field(row: dict, keys: tuple[str, ...], numeric_ok: bool = False) -> s
     return value.strip()
 
 
-def make_row(data_source: str, problem: str, answer: str, gate: str, split: str, index: int, source_id: str) -> dict:
-    extra = {"split": split, "index": index, "source_id": source_id, "problem": problem, "format_gate": gate}
+def make_row(
+    data_source: str, problem: str, answer: str, gate: str, split: str, index: int, source_id: str,
+    ability: str = "math", reward_style: str = "rule", extra: dict | None = None,
+) -> dict:  # fmt: skip
+    """A verl RL row with the authors' prompt; ``extra`` adds fields to ``extra_info``."""
+    info = {"split": split, "index": index, "source_id": source_id, "problem": problem, "format_gate": gate}
     return {
         "data_source": data_source,
         "prompt": training_messages(problem),
-        "ability": "math",
-        "reward_model": {"style": "rule", "ground_truth": answer},
-        "extra_info": extra,
+        "ability": ability,
+        "reward_model": {"style": reward_style, "ground_truth": answer},
+        "extra_info": {**info, **(extra or {})},
     }
 
 
@@ -178,6 +182,19 @@ def _require_columns(rows: list[dict], columns: tuple[str, ...], label: str) -> 
     """A file whose first row has none of the accepted names for a field has the wrong schema."""
     if rows and not any(c in rows[0] for c in columns):
         raise DataError(f"{label}: no column {' or '.join(map(repr, columns))} (found {sorted(rows[0])[:12]})")
+
+
+def prepared_before(out: Path, options: dict, force: bool) -> dict | None:
+    """The summary of a folder already prepared with these options (marked ``kept``), None when there
+    is none or ``force``; a folder prepared with other options is refused."""
+    summary_path = out / "summary.json"
+    if not summary_path.is_file() or force:
+        return None
+    previous = json.loads(summary_path.read_text())
+    if previous.get("options") != options:
+        raise DataError(f"{out} was prepared with other options ({previous.get('options')}); use --force to rewrite")
+    previous["kept"] = True
+    return previous
 
 
 def rendered_gate(tokenizer_path: str, chat_template: str | None) -> tuple[str, str]:
@@ -312,12 +329,9 @@ def prepare(
         "benchmarks": list(benchmarks),
     }
     summary_path = out / "summary.json"
-    if summary_path.is_file() and not force:
-        previous = json.loads(summary_path.read_text())
-        if previous.get("options") == options:
-            previous["kept"] = True
-            return previous
-        raise DataError(f"{out} was prepared with other options ({previous.get('options')}); use --force to rewrite")
+    previous = prepared_before(out, options, force)
+    if previous is not None:
+        return previous
 
     gate, example = rendered_gate(str(tokenizer), template_text)
     warnings = []
