@@ -153,6 +153,32 @@ def resolve_paths(config: DictConfig, laser: LaSeRConfig) -> None:
             config.actor_rollout_ref.model.custom_chat_template = template.read_text()
 
 
+JUDGE_REWARD = RECIPE_DIR / "verifier" / "judge.py"
+
+
+def check_judge(config: DictConfig) -> None:
+    """The judge verifier (verifier/judge.py) needs a judge: verl's reward-model server or a judge_url.
+    Checked in the driver, so that a run without one stops before its first rollout."""
+    reward = config.reward
+    if Path(reward.custom_reward_function.get("path") or "") != JUDGE_REWARD:
+        return
+    judge_url = (reward.custom_reward_function.get("reward_kwargs") or {}).get("judge_url")
+    served = reward.reward_model.enable
+    if served and not reward.reward_model.get("model_path"):
+        raise LaSeRConfigError("reward.reward_model.enable=True: set reward.reward_model.model_path to the judge model")
+    if served and judge_url:
+        raise LaSeRConfigError(
+            "the judge is given twice: reward.reward_model.enable=True (verl serves it) and "
+            f"reward_kwargs.judge_url={judge_url}; keep one"
+        )
+    if not served and not judge_url:
+        raise LaSeRConfigError(
+            f"reward.custom_reward_function.path={JUDGE_REWARD.relative_to(RECIPE_DIR.parents[1])} needs a judge: "
+            "reward.reward_model.enable=True with reward.reward_model.model_path=<judge model> (verl serves it), "
+            "or +reward.custom_reward_function.reward_kwargs.judge_url=http://host:port (a server you run)"
+        )
+
+
 def wandb_configured(environ=os.environ) -> bool:
     if environ.get("WANDB_API_KEY") or environ.get("WANDB_MODE"):
         return True
@@ -285,6 +311,7 @@ def prepare_config(config: DictConfig) -> LaSeRConfig:
     """Validate and settle the composed config in the driver; returns the resolved ``laser`` block."""
     laser = LaSeRConfig.from_config(config.get("laser"))
     resolve_paths(config, laser)
+    check_judge(config)
     configure_loggers(config)
     configure_ray(config)
     if not laser.enable:

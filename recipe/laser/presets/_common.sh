@@ -29,6 +29,16 @@ ensure_math_data() {
     fi
 }
 
+# WebInstruct-verified, MMLU-Pro and GPQA-Diamond with the authors' prompt ($1 folder, $2 model whose chat
+# template renders it; GENERAL_SOURCE_DIR: local files instead of the hub; MAX_TRAIN: a cap on training rows).
+ensure_general_data() {
+    if [ ! -f "$1/train.parquet" ]; then
+        "$PYTHON" -m data_prep.prepare_general --out-dir "$1" --tokenizer "$2" \
+            ${GENERAL_SOURCE_DIR:+--source-dir "$GENERAL_SOURCE_DIR"} ${MAX_TRAIN:+--max-train "$MAX_TRAIN"} \
+            ${CHAT_TEMPLATE:+--chat-template "$CHAT_TEMPLATE"}
+    fi
+}
+
 # The CPU path, for a preset that runs on a machine without an accelerator: verl_patches.cpu.plugin in
 # every verl process (recipe/laser/launch.py passes these variables on to Ray's workers) and, in
 # CPU_PLATFORM_ARGS, the overrides that put verl's trainer on the CPU. $1: the rollout, hf (the

@@ -107,6 +107,41 @@ def test_family_decides_c_ref_and_the_reward_path_is_absolute(tmp_path, monkeypa
         prepare_config(composed("reward.custom_reward_function.path=missing.py"))
 
 
+JUDGE = f"reward.custom_reward_function.path={RECIPE_DIR / 'verifier' / 'judge.py'}"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ([], "needs a judge: reward.reward_model.enable=True with reward.reward_model.model_path"),
+        (["reward.reward_model.enable=True"], "set reward.reward_model.model_path to the judge model"),
+        (
+            [
+                "reward.reward_model.enable=True",
+                "reward.reward_model.model_path=j",
+                "+reward.custom_reward_function.reward_kwargs.judge_url=http://h:1",
+            ],
+            "the judge is given twice",
+        ),
+    ],
+)
+def test_the_judge_reward_without_one_judge_stops_in_the_driver(overrides, message):
+    for enable in ("True", "False"):  # the GRPO baseline too
+        with pytest.raises(LaSeRConfigError, match=message):
+            prepare_config(composed(JUDGE, f"laser.enable={enable}", *overrides))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["+reward.custom_reward_function.reward_kwargs.judge_url=http://h:1"],
+        ["reward.reward_model.enable=True", "reward.reward_model.model_path=TIGER-Lab/general-verifier"],
+    ],
+)
+def test_the_judge_reward_with_one_judge_passes(overrides):
+    prepare_config(composed(JUDGE, *overrides))
+
+
 def test_exact_mode_asks_verl_for_the_reference_worker():
     config = composed("laser.c_ref=exact")
     prepare_config(config)

@@ -13,7 +13,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from recipe.laser.config import LaSeRConfig
-from recipe.laser.launch import check_supported, resolve_family
+from recipe.laser.launch import check_judge, check_supported, resolve_family
 from tests.conftest import REPO_DIR
 
 PRESET_DIR = REPO_DIR / "recipe/laser/presets"
@@ -23,6 +23,15 @@ PAPER = {
     "orz-7b": ("orz", -23.0, 0),
     "octothinker-3b": ("octothinker", -25.0, 200),
 }
+
+
+# what the general-reasoning preset sets besides a math preset's three variables: its data and its judge
+GENERAL_DELTA = {
+    "qwen3-4b_general_laser": [
+        "DATA_DIR", "VAL_FILES", "JUDGE_MODEL", "JUDGE_URL", "JUDGE_TP", "JUDGE_GPU_MEMORY_UTILIZATION",
+        "JUDGE_MAX_TOKENS", "JUDGE_TIMEOUT_S",
+    ]
+}  # fmt: skip
 
 
 def compose(preset: str, tmp_path, *overrides, **env) -> dict:
@@ -59,6 +68,37 @@ def test_paper_presets_compose_with_the_papers_hyperparameters(preset, tmp_path)
     assert not arr["actor"]["use_kl_loss"], "constant c_ref needs no reference worker"
     assert cfg["trainer"]["n_gpus_per_node"] == 8 and cfg["trainer"]["v1"]["trainer_mode"] == "laser"
     assert cfg["trainer"]["resume_mode"] == "auto"
+
+
+@pytest.mark.parametrize("preset", ["qwen3-4b_general_laser", "qwen3-4b_general_grpo"])
+def test_general_presets_train_qwen3_on_webinstruct_with_verl_serving_the_judge(preset, tmp_path):
+    cfg = compose(preset, tmp_path)
+    config = OmegaConf.create(cfg)
+    laser = resolve_family(config, LaSeRConfig.from_config(cfg["laser"]))
+    assert laser.enable == preset.endswith("_laser")
+    assert (laser.family, laser.c_ref) == ("qwen3", "auto")  # z_c <|vision_start|>, from the family
+    assert (laser.alpha, laser.beta_v, laser.tau, laser.std_threshold) == (0.1, 0.1, 0.1, 0.1)
+    assert cfg["actor_rollout_ref"]["model"]["path"] == "Qwen/Qwen3-4B-Base"
+    assert cfg["data"]["train_files"].endswith("data/general_qwen3/train.parquet")
+    assert cfg["data"]["val_files"] == [str(REPO_DIR / "data/general_qwen3/eval/gpqa_diamond.parquet")]
+    reward = cfg["reward"]
+    assert reward["custom_reward_function"]["path"] == str(REPO_DIR / "recipe/laser/verifier/judge.py")
+    assert reward["custom_reward_function"]["reward_kwargs"] == {"max_tokens": 1024, "timeout_s": 120}
+    judge = reward["reward_model"]
+    assert (
+        judge["enable"] and judge["model_path"] == "TIGER-Lab/general-verifier" and judge["rollout"]["name"] == "vllm"
+    )
+    assert judge["rollout"]["prompt_length"] == 2048 + 1024 and judge["rollout"]["response_length"] == 1024
+    check_judge(config)
+    if laser.enable:
+        check_supported(config)
+
+
+def test_general_preset_with_a_judge_server_of_your_own(tmp_path):
+    cfg = compose("qwen3-4b_general_laser", tmp_path, JUDGE_URL="http://judge-node:8000")
+    assert not cfg["reward"]["reward_model"]["enable"]
+    assert cfg["reward"]["custom_reward_function"]["reward_kwargs"]["judge_url"] == "http://judge-node:8000"
+    check_judge(OmegaConf.create(cfg))
 
 
 def test_gpu_smoke_preset(tmp_path):
@@ -108,7 +148,7 @@ def test_presets_do_no_work_when_sourced_and_read_alone():
         for p in PRESETS
         if "_paper" in re.findall(r"^source .*presets/([\w.-]+)\.sh", (PRESET_DIR / f"{p}.sh").read_text(), flags=re.M)
     ]
-    assert sorted(paper) == ["octothinker-3b_laser", "orz-7b_laser", "qwen2.5-7b_laser"]
+    assert sorted(paper) == ["octothinker-3b_laser", "orz-7b_laser", "qwen2.5-7b_laser", "qwen3-4b_general_laser"]
     for preset in [*PRESETS, "_paper"]:
         text = (PRESET_DIR / f"{preset}.sh").read_text()
         sources = re.findall(r"^source .*presets/([\w.-]+)\.sh", text, flags=re.M)
@@ -117,7 +157,8 @@ def test_presets_do_no_work_when_sourced_and_read_alone():
             continue
         if preset in paper:
             assert sources == ["_paper"]
-            assert re.findall(r"^([A-Z_]+)=", text, flags=re.M) == ["MODEL_PATH", "FAMILY", "REASONING_WARMUP"]
+            names = re.findall(r"^([A-Z_]+)=", text, flags=re.M)
+            assert names == ["MODEL_PATH", "FAMILY", "REASONING_WARMUP", *GENERAL_DELTA.get(preset, [])], names
             continue
         assert sources == ["_common"], preset
         body = re.sub(r"^prepare_inputs\(\) \{.*?^\}", "", text, flags=re.M | re.S)
