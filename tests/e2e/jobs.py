@@ -422,6 +422,25 @@ def ablations(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict[str, R
     }
 
 
+def judge_run(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, list[dict]]:
+    """LaSeR for 2 steps from the pair's warm start with the judge verifier (recipe/laser/verifier/judge.py)
+    in verl's reward loop, the judge being the stand-in server (tests/fixtures/judge_server.py) on this
+    machine; returns the run and the requests the judge received."""
+    from tests.fixtures.judge_server import JudgeServer
+
+    env = {
+        **pair_env(inputs, True),
+        "TOTAL_STEPS": "2",
+        "SAVE_FREQ": "-1",
+        "REWARD_FN_PATH": str(REPO_DIR / "recipe/laser/verifier/judge.py"),
+    }
+    with JudgeServer() as server:
+        run = run_preset(
+            workdir, cluster, f"+reward.custom_reward_function.reward_kwargs.judge_url={server.url}", **env
+        )
+    return run, list(server.requests)
+
+
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
 # from the random base model (no warm start to wait for; the reproduction, the longest chain, at
 # normal priority in lane 0), then the longest.
@@ -448,6 +467,7 @@ JOBS: dict[str, Callable[[Path, RayCluster, Inputs], object]] = {
     "grpo": lambda d, cluster, i: run_preset(d, cluster, **pair_env(i, False)),
     "vllm_smoke": vllm_smoke,
     "ablations": ablations,
+    "judge": judge_run,
     "exact_chat": lambda d, cluster, i: run_preset(
         d,
         cluster,

@@ -159,6 +159,63 @@ def test_authors_verdicts_populations_and_scores(warm_models):
     assert [r["vote_key"] for r in rows] == ["correct", "correct", "answer:2", None, "answer:2", None]
 
 
+def test_multiple_choice_verdicts_and_votes(warm_models):
+    """A multiple-choice problem (MMLU-Pro / GPQA rows): the verdict is the named option, and wrong
+    answers vote by the option they name, whichever way they name it."""
+    from transformers import AutoTokenizer
+
+    from recipe.laser.evaluation.backends import HFBackend, Sample
+    from recipe.laser.evaluation.evaluate import Problem, evaluate_chunk
+    from recipe.laser.families import stop_token_ids
+
+    model = str(warm_models["base"])
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    backend = HFBackend(model, ZC, stop_token_ids(model, tokenizer))
+    options = ["Nucleus", "Ribosome", "Mitochondrion", "Golgi apparatus"]
+    text = "Which organelle?\n\nOptions:\nA. Nucleus\nB. Ribosome\nC. Mitochondrion\nD. Golgi apparatus"
+    problem = Problem("mmlu_pro", "q1", text, [{"role": "user", "content": text}], "C", "mmlu_pro",
+                      {"options": options})  # fmt: skip
+    prompt = prompt_ids(tokenizer, [text])[0]
+    answers = [
+        "\\boxed{C}",
+        "\\boxed{Mitochondrion}",
+        "\\boxed{(B)}",
+        "\\boxed{Ribosome}",
+        "\\boxed{C. Nucleus}",
+        "no box",
+    ]
+    samples = []
+    for a in answers:
+        ids = tokenizer.encode(a, add_special_tokens=False) + [tokenizer.eos_token_id]
+        samples.append(Sample(ids, True, backend.score_prefill([prompt + ids])[0]))
+
+    class Args:
+        beta_v = 0.1
+
+    rows = evaluate_chunk([problem], [prompt], [samples], backend, None, tokenizer, Args, -18.0, "boxed")
+    assert [r["correct"] for r in rows] == [True, True, False, False, False, False]
+    assert [r["correct_gated"] for r in rows] == [True, True, False, False, False, False]
+    assert [r["verifier_error"] for r in rows][4:] == ["format:no_option", "format:no_box"]
+    assert [r["vote_key"] for r in rows] == ["correct", "correct", "answer:B", "answer:B", None, None]
+
+
+def test_evaluate_runs_on_the_general_benchmarks(tmp_path, warm_models):
+    """MMLU-Pro and GPQA-Diamond rows from data_prep.prepare_general (the fixtures) through the CLI."""
+    from data_prep.prepare_general import prepare
+    from tests.conftest import FIXTURES
+
+    prepare(tmp_path / "general", str(warm_models["base"]), source_dir=FIXTURES / "general", train=False)
+    out = tmp_path / "out"
+    result = run_evaluate("--model", warm_models["base"], "--data", tmp_path / "general" / "eval", "--limit", "2",
+                          "--n", "2", "--max-tokens", "16", "--c-ref", "-18", "--out-dir", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("gpqa_diamond", "mmlu_pro"):
+        rows = [json.loads(x) for x in (out / "samples" / f"{name}.jsonl").read_text().splitlines()]
+        assert len(rows) == 4 and all(r["ground_truth"] in "ABCD" for r in rows)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert sorted(metrics["benchmarks"]) == ["gpqa_diamond", "mmlu_pro"]
+
+
 def test_evaluate_end_to_end_then_resume(tmp_path, warm_models, eval_data):
     common = ["--model", warm_models["base"], "--data", eval_data, "--limit", "3", "--n", "2", "--max-tokens", "24",
               "--c-ref", "-18", "--chunk-size", "2"]  # fmt: skip
