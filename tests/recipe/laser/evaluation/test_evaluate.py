@@ -428,6 +428,19 @@ def test_run_eval_sh_keys_its_benchmark_files_and_outputs_by_model(tmp_path):
         assert f"--data {REPO_DIR}/data/eval/{name}/eval --out-dir {REPO_DIR}/outputs/eval/{name}" in evaluate
         seen.append(prepare)
     assert seen[0] != seen[1]
+    # the general suite: MMLU-Pro and GPQA-Diamond, prepared and kept apart from the math suite's files
+    env = {**env, "SUITE": "general", "GENERAL_SOURCE_DIR": "/data/general"}
+    proc = subprocess.run(["bash", str(REPO_DIR / "run_eval.sh")], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)  # fmt: skip
+    prepare, evaluate = proc.stdout.splitlines()
+    assert prepare.startswith(f"-m data_prep.prepare_general --out-dir {REPO_DIR}/data/eval_general/{name} ")
+    assert prepare.endswith("--no-train --source-dir /data/general")
+    assert (
+        f"--data {REPO_DIR}/data/eval_general/{name}/eval --out-dir {REPO_DIR}/outputs/eval_general/{name}" in evaluate
+    )
+    refused = subprocess.run(["bash", str(REPO_DIR / "run_eval.sh")], env={**env, "SUITE": "mmlu"}, capture_output=True,
+                             text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert refused.returncode == 2 and "SUITE=mmlu: expected math or general" in refused.stderr
 
 
 def test_run_eval_sh_scores_the_samples_with_each_reward_model_after_the_evaluation(tmp_path):
