@@ -1,7 +1,8 @@
 # Copyright 2026 The laser-verl Authors
 # SPDX-License-Identifier: Apache-2.0
 """Break the code on purpose, one place at a time, and check that the test which names that behaviour
-fails: the LaSeR math, the verifier, the refusals, resume and the evaluation's within-problem figure.
+fails: the LaSeR math, the verifier and the judge, multiple choice, the refusals, resume and the
+evaluation's within-problem figure.
 
     .venv/bin/python scripts/mutation_check.py            # all mutations (10 to 13 minutes on 2 cores)
     .venv/bin/python scripts/mutation_check.py -k blend   # those whose name contains "blend"
@@ -59,6 +60,20 @@ MUTATIONS = (
      "tests/e2e/test_resume.py"),
     ("resume: metrics of steps after the checkpoint kept", "verl_patches/file_logger.py",
      'keep = int(record["step"]) <= step', "keep = True", "tests/verl_patches/test_file_logger.py"),
+    ("judge: the first decision instead of the last", "recipe/laser/verifier/judge.py",
+     'found[-1].lower() == "yes"', 'found[0].lower() == "yes"',
+     "tests/recipe/laser/verifier/test_judge.py::test_parse_decision"),
+    ("judge: a reply without a decision read as No", "recipe/laser/verifier/judge.py",
+     "        if decision is None:\n", "        if False:\n",
+     "tests/recipe/laser/verifier/test_judge.py::test_a_reply_without_a_decision_is_counted_not_silent"),
+    ("judge: an unreachable judge scores 0 instead of stopping the run", "recipe/laser/verifier/judge.py",
+     "if refused == max_tries:", "if False:",
+     "tests/recipe/laser/verifier/test_judge.py::test_an_unreachable_judge_stops_the_run_with_the_url"),
+    ("multiple choice: a letter with another option's text accepted", "recipe/laser/verifier/answers.py",
+     "if not rest or normalize_answer(rest) == normalize_answer(options[letters.index(letter)]):", "if True:",
+     "tests/recipe/laser/verifier/test_multiple_choice.py"),
+    ("GPQA: the ground truth letter not following the shuffled correct answer", "data_prep/prepare_general.py",
+     "OPTION_LETTERS[options.index(correct)]", "OPTION_LETTERS[0]", "tests/data_prep/test_prepare_general.py"),
     ("within-problem AUROC over all pairs", "recipe/laser/evaluation/metrics.py",
      "torch.as_tensor(scored), torch.as_tensor(group)\n", "torch.as_tensor(scored)\n",
      "tests/recipe/laser/evaluation/test_evaluate.py::test_report_metrics_by_hand_and_compare"),

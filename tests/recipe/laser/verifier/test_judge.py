@@ -210,3 +210,50 @@ def test_verls_reward_loader_and_reward_manager_call_the_judge(tiny_models):
         out = asyncio.run(run())
         assert len(server.requests) == 1
     assert out["reward_score"] == 1.0 and out["reward_extra_info"]["decided_by"] == "judge"
+
+
+@pytest.mark.slow
+def test_the_judge_client_speaks_to_vllms_openai_server(tiny_models, tmp_path):
+    """vLLM's own OpenAI server (vLLM for CPU, .venv-vllm) serving the tiny random model as the judge:
+    the request as judge.py sends it (no model field, the chat template applied by the server) is
+    accepted and the reply read. The random model gives no decision, which is counted, not a crash."""
+    import os
+    import subprocess
+    import urllib.request
+
+    from tests.conftest import REPO_DIR, require_vllm_env
+
+    python = require_vllm_env()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "vllm.log", "w")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_models["base"]),
+         "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32", "--max-model-len", "1024",
+         "--enforce-eager", "--block-size", "32", "--kv-cache-memory-bytes", str(256 << 20)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR, env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert server.poll() is None, (tmp_path / "vllm.log").read_text()[-4000:]
+            assert time.monotonic() < deadline, "vLLM did not come up in 600 s"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(2)
+        url = f"http://127.0.0.1:{port}"
+        reply, error = asyncio.run(
+            judge.ask_judge(chat_url(url, None), judge_prompt(QUESTION, "3.125", "3.13"), None, 120, 1, 16)
+        )
+        assert error == "" and isinstance(reply, str), error
+        result = asyncio.run(compute_score("w", "\\boxed{3.13}", "3.125", INFO, judge_url=url, max_tokens=16))
+        assert result["decided_by"] == "judge" and result["error"] in ("", "judge:no_decision"), result
+        assert (result["judge_decision"] != "") == (result["error"] == "")
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
