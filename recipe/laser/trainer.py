@@ -45,6 +45,7 @@ from recipe.laser.families import stop_token_ids
 from recipe.laser.loss import LaSeRLoss
 from recipe.laser.nested import append_to_nested, drop_last_of_nested, last_of_nested, row_sums
 from recipe.laser.score_dump import score_dump_lines
+from recipe.laser.verifier.judge import unavailable_judge
 from recipe.laser.verifier.reward import verifier_step_metrics
 
 # Per-response-token fields that verl 0.9.1's agent loop stores in TransferQueue, and what the z_c
@@ -209,14 +210,16 @@ class LaSeRTrainer(PPOTrainerSync):
         )
         return max(1, batch_rows // rows_per_minibatch)
 
-    @staticmethod
-    def _verifier_metrics(batch) -> dict:
+    def _verifier_metrics(self, batch) -> dict:
+        """The verifier's per-step counters, and how many of the step's responses verl dropped: its agent
+        loop trains on the rest of a step when a response's rollout or reward raised (its log says
+        "Error in _run_prompt"). Stops the run when the judge (verifier/judge.py) cannot be used."""
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
         real = ~padding_mask(batch)
         extra = np.array(data["extra_fields"], dtype=object).ravel()
-        return verifier_step_metrics(
-            [(e or {}).get("reward_extra_info", {}) or {} for e, r in zip(extra, real, strict=True) if r]
-        )
+        infos = [(e or {}).get("reward_extra_info", {}) or {} for e, r in zip(extra, real, strict=True) if r]
+        expected = self.config.data.train_batch_size * self.config.actor_rollout_ref.rollout.n
+        return reward_step_metrics(infos, expected, self.global_steps)
 
     def _update_actor(self, batch, metrics):
         batch = super()._update_actor(batch, metrics)
@@ -271,6 +274,17 @@ class LaSeRTrainer(PPOTrainerSync):
         )
         with open(self.laser.score_dump_path, "a") as f:
             f.writelines(lines)
+
+
+def reward_step_metrics(infos: list[dict], expected_responses: int, step: int) -> dict[str, float]:
+    """The verifier's counters over a step's reward results (one per real response), and how many of
+    the ``expected_responses`` (prompts x rollout.n) have none: dropped by verl. Raises when the judge
+    could not be used."""
+    unusable = unavailable_judge(infos)
+    if unusable is not None:
+        raise RuntimeError(f"[laser] step {step}: {unusable}; every answer it decides would score 0")
+    dropped = float(max(0, expected_responses - len(infos)))
+    return {**verifier_step_metrics(infos), "laser/dropped_responses": dropped}
 
 
 def response_fault_metrics(

@@ -422,10 +422,11 @@ def ablations(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict[str, R
     }
 
 
-def judge_run(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, list[dict]]:
+def judge_run(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, list[dict], tuple[int, str]]:
     """LaSeR for 2 steps from the pair's warm start with the judge verifier (recipe/laser/verifier/judge.py)
     in verl's reward loop, the judge being the stand-in server (tests/fixtures/judge_server.py) on this
-    machine; returns the run and the requests the judge received."""
+    machine; then the same run with the judge's address pointing at a port nothing listens on. Returns
+    the run, the requests the judge received, and the second run's exit status and log."""
     from tests.fixtures.judge_server import JudgeServer
 
     env = {
@@ -434,11 +435,19 @@ def judge_run(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, 
         "SAVE_FREQ": "-1",
         "REWARD_FN_PATH": str(REPO_DIR / "recipe/laser/verifier/judge.py"),
     }
+    judge_url = "+reward.custom_reward_function.reward_kwargs.judge_url="
     with JudgeServer() as server:
-        run = run_preset(
-            workdir, cluster, f"+reward.custom_reward_function.reward_kwargs.judge_url={server.url}", **env
-        )
-    return run, list(server.requests)
+        run = run_preset(workdir / "served", cluster, judge_url + server.url, **env)
+    unreachable = (
+        judge_url + f"http://127.0.0.1:{free_port()}",
+        "+reward.custom_reward_function.reward_kwargs.max_tries=2",
+    )
+    proc, _ = launch(workdir / "unreachable", cluster, *unreachable, **{**env, "TOTAL_STEPS": "1"})
+    try:
+        proc.wait(timeout=900)
+    finally:
+        proc.log_file.close()
+    return run, list(server.requests), (proc.returncode, (workdir / "unreachable" / "run.log").read_text())
 
 
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start

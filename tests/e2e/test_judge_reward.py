@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.runs("judge")
 def test_the_judge_rewards_the_trainers_responses_in_verls_reward_loop(jobs, e2e_inputs):
-    run, requests = jobs.get("judge")
+    run, requests, _ = jobs.get("judge")
     assert [s["_step"] for s in run.steps] == [1, 2]
     # the wrong answers reached the judge, asked in the general verifier's format with the row's question
     assert requests, "no response reached the judge"
@@ -47,3 +47,15 @@ def test_the_judge_rewards_the_trainers_responses_in_verls_reward_loop(jobs, e2e
         assert record["reward"] == expected, (response, truth[problem])
         rewards.append(record["reward"])
     assert 0 < sum(rewards) < len(rewards)  # right and wrong answers both
+
+
+@pytest.mark.runs("judge")
+def test_an_unreachable_judge_stops_the_run_with_its_address(jobs):
+    """verl would train on the step's other responses if the reward raised; the judge reports instead,
+    and the recipe's trainer stops the run at the step, naming the address."""
+    _, _, (returncode, log) = jobs.get("judge")
+    assert returncode != 0
+    url = r"http://127\.0\.0\.1:\d+/v1/chat/completions"
+    expected = rf"RuntimeError: \[laser\] step 1: judge:unavailable: judge at {url} is unreachable \(2 tries\)"
+    assert re.search(expected, log), log[-3000:]
+    assert "Error in _run_prompt" not in log  # no response dropped on the way

@@ -23,7 +23,10 @@ Faults never become a silent zero:
   all, with backoff); a request that still fails scores 0 with ``timed_out`` or the error, counted;
 - one request refused (another HTTP 4xx, say a too-long prompt): score 0, the error, counted;
 - a judge that cannot be used at all (no address, refused connections on every try, HTTP 401, 403
-  or 404) raises ``JudgeUnavailableError`` naming the address: a run on it would score every answer 0.
+  or 404): score 0 with ``error="judge:unavailable: <why, with the address>"``, and the recipe's
+  trainer stops the run at that step (``unavailable_judge``), since a run on it would score every
+  answer 0. It is not raised here: verl's agent loop drops a response whose reward raised and trains
+  on the rest of the step, which for a dead judge would be the answers decided without it.
 
 Options (``+reward.custom_reward_function.reward_kwargs.<name>=...``): ``judge_url``, ``judge_model``
 (the ``model`` field; default: the server's only model), ``timeout_s`` (per try, default 120),
@@ -59,6 +62,14 @@ UNUSABLE_STATUSES = (401, 403, 404)
 
 class JudgeUnavailableError(RuntimeError):
     """The judge cannot be reached or refuses every request: a configuration fault, not a verdict."""
+
+
+UNAVAILABLE = "judge:unavailable: "
+
+
+def unavailable_judge(infos: list[dict]) -> str | None:
+    """The first "judge unavailable" error among a step's reward results, or None."""
+    return next((str(i["error"]) for i in infos if str(i.get("error", "")).startswith(UNAVAILABLE)), None)
 
 
 def judge_prompt(question: str, ground_truth: str, answer: str) -> str:
@@ -169,7 +180,6 @@ async def compute_score(
 ) -> dict[str, Any]:
     """verl custom reward (async): ``reward.compute_score``'s keys plus ``judge_decision`` ("yes", "no"
     or "") and ``decided_by`` ("judge", "exact", "choice" or "" when no answer was extracted)."""
-    url = chat_url(judge_url, reward_router_address)  # a missing judge stops the run at its first reward
     options = multiple_choice_options(extra_info) if isinstance(extra_info, dict) else None
     if options is not None:  # a letter is checked by rule
         result = rule_compute_score(data_source, solution_str, ground_truth, extra_info, format_gate)
@@ -209,8 +219,12 @@ async def compute_score(
             _count(correct=1)
             return result
         prompt = judge_prompt(question, str(ground_truth), answer)
-        reply, error = await ask_judge(url, prompt, judge_model, timeout_s, max_tries, max_tokens)
         result["decided_by"] = "judge"
+        try:
+            url = chat_url(judge_url, reward_router_address)
+            reply, error = await ask_judge(url, prompt, judge_model, timeout_s, max_tries, max_tokens)
+        except JudgeUnavailableError as unusable:
+            reply, error = None, UNAVAILABLE + str(unusable)
         if reply is None:
             result["timed_out"] = error == "timed_out"
             result["error"] = error
@@ -225,8 +239,6 @@ async def compute_score(
         if decision:
             result.update(score=1.0, acc=1.0)
             _count(correct=1)
-    except JudgeUnavailableError:
-        raise
     except Exception as error:  # never raise a verdict fault into the trainer; reported and counted
         result["error"] = f"{type(error).__name__}: {error}"[:500]
         _count(errors=1)

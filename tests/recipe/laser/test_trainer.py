@@ -15,7 +15,7 @@ from recipe.laser.config import LaSeRConfig, LaSeRConfigError
 from recipe.laser.core_algos import StepInputs, laser_step, mse_sample_weights
 from recipe.laser.nested import append_to_nested, drop_last_of_nested, last_of_nested, row_sums
 from recipe.laser.score_dump import score_dump_lines
-from recipe.laser.trainer import RESPONSE_TOKEN_FIELDS_FILL, response_fault_metrics
+from recipe.laser.trainer import RESPONSE_TOKEN_FIELDS_FILL, response_fault_metrics, reward_step_metrics
 
 
 def nested(rows, dtype=torch.long):
@@ -154,6 +154,22 @@ def test_fault_counters_for_empty_zc_and_unfinished_responses():
         "laser/zc_emitted_fraction": 0.25,
         "laser/unfinished_fraction": 0.5,
     }
+
+
+def test_reward_metrics_count_dropped_responses_and_stop_on_an_unusable_judge():
+    rule = {"timed_out": False, "error": ""}
+    metrics = reward_step_metrics([rule] * 6, expected_responses=16, step=3)
+    assert metrics["laser/dropped_responses"] == 10.0 and metrics["verifier/error_rate"] == 0.0
+    assert reward_step_metrics([rule] * 16, 16, 3)["laser/dropped_responses"] == 0.0
+    dead = {**rule, "error": "judge:unavailable: judge at http://h:1/v1/chat/completions is unreachable (3 tries)"}
+    with pytest.raises(RuntimeError, match=r"step 3: judge:unavailable: judge at http://h:1/v1/chat/completions"):
+        reward_step_metrics([rule, dead], 2, 3)
+    # why the judge reports instead of raising: verl marks a prompt whose session raised as failed and
+    # trains on the step's other responses (tests/e2e/test_judge_reward.py sees the run stop instead)
+    from verl.trainer.ppo.v1.agent_loop_tq import AgentLoopWorkerTQ
+
+    run_prompt = inspect.getsource(AgentLoopWorkerTQ._run_prompt)
+    assert "session_errors = await _settle_session_tasks(tasks)" in run_prompt and 'status = "failure"' in run_prompt
 
 
 def test_seams_the_trainer_relies_on():

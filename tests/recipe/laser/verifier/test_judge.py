@@ -5,13 +5,21 @@ server (``tests/fixtures/judge_server.py``): verdicts, what is decided without t
 and verl's own reward-function loader and reward manager calling it."""
 
 import asyncio
+import re
 import socket
 import time
 
 import pytest
 
 from recipe.laser.verifier import judge
-from recipe.laser.verifier.judge import JudgeUnavailableError, chat_url, compute_score, judge_prompt, parse_decision
+from recipe.laser.verifier.judge import (
+    JudgeUnavailableError,
+    chat_url,
+    compute_score,
+    judge_prompt,
+    parse_decision,
+    unavailable_judge,
+)
 from recipe.laser.verifier.reward import verifier_stats, verifier_step_metrics
 from tests.fixtures.judge_server import JudgeServer
 
@@ -119,22 +127,30 @@ def test_one_refused_request_scores_zero_with_its_error(behaviour, error):
     assert result["score"] == 0.0 and result["error"].startswith(error)
 
 
-def test_a_wrong_address_stops_the_run_with_the_url():
-    with (
-        JudgeServer("http404") as server,
-        pytest.raises(JudgeUnavailableError, match=f"judge at {server.url}.*HTTP 404"),
-    ):
-        score(server, "\\boxed{3.13}")
+def test_a_wrong_address_is_an_unavailable_judge_named_with_its_url():
+    """Not raised: verl's agent loop would drop the response and train on the rest (judge.py); the
+    trainer stops the run on this error instead (test_trainer.py)."""
+    with JudgeServer("http404") as server:
+        result = score(server, "\\boxed{3.13}")
+        url = server.url
+    assert result["score"] == 0.0 and result["decided_by"] == "judge"
+    assert re.match(rf"judge:unavailable: judge at {url}/v1/chat/completions answered HTTP 404", result["error"])
+    assert unavailable_judge([{"error": ""}, result]) == result["error"]
+    assert unavailable_judge([{"error": "judge:no_decision"}, {}]) is None
 
 
-def test_an_unreachable_judge_stops_the_run_with_the_url():
+def test_an_unreachable_judge_is_an_unavailable_judge_named_with_its_url():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(
-        JudgeUnavailableError, match=rf"judge at http://127.0.0.1:{port}/v1/chat/completions is unreachable \(2 tries\)"
-    ):
-        asyncio.run(compute_score("w", "\\boxed{1}", "2", INFO, judge_url=f"http://127.0.0.1:{port}", max_tries=2))
+    result = asyncio.run(compute_score("w", "\\boxed{1}", "2", INFO, judge_url=f"http://127.0.0.1:{port}", max_tries=2))
+    expected = rf"judge:unavailable: judge at http://127.0.0.1:{port}/v1/chat/completions is unreachable \(2 tries\)"
+    assert result["score"] == 0.0 and re.match(expected, result["error"])
+
+
+def test_no_judge_address_at_all_is_an_unavailable_judge():
+    result = asyncio.run(compute_score("w", "\\boxed{1}", "2", INFO))
+    assert result["error"].startswith("judge:unavailable: no judge to ask: set reward.reward_model.enable=True")
 
 
 def test_bad_input_names_the_field():
