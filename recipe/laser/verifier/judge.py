@@ -41,7 +41,7 @@ import re
 from typing import Any
 
 from recipe.laser.verifier.answers import check_format, normalize_answer
-from recipe.laser.verifier.reward import _count, multiple_choice_options, resolve_format_gate
+from recipe.laser.verifier.reward import _count, resolve_format_gate
 from recipe.laser.verifier.reward import compute_score as rule_compute_score
 
 JUDGE_PROMPT = (
@@ -180,8 +180,7 @@ async def compute_score(
 ) -> dict[str, Any]:
     """verl custom reward (async): ``reward.compute_score``'s keys plus ``judge_decision`` ("yes", "no"
     or "") and ``decided_by`` ("judge", "exact", "choice" or "" when no answer was extracted)."""
-    options = multiple_choice_options(extra_info) if isinstance(extra_info, dict) else None
-    if options is not None:  # a letter is checked by rule
+    if isinstance(extra_info, dict) and extra_info.get("options") is not None:  # a letter, checked by rule
         result = rule_compute_score(data_source, solution_str, ground_truth, extra_info, format_gate)
         return {**result, "judge_decision": "", "decided_by": "choice" if result["format_ok"] else ""}
     result: dict[str, Any] = {

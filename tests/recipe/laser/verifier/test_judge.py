@@ -161,6 +161,8 @@ def test_bad_input_names_the_field():
         no_question["score"] == 0.0 and "extra_info.problem: the judge needs the question text" in no_question["error"]
     )
     assert "ground_truth: expected a non-empty answer" in no_truth["error"]
+    bad_options = score(server, "\\boxed{A}", truth="A", info={**INFO, "options": "AB"})  # reported, not raised
+    assert bad_options["score"] == 0.0 and "extra_info.options: expected a list" in bad_options["error"]
 
 
 def test_step_metrics_tell_judge_faults_from_errors():
