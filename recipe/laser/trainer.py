@@ -278,13 +278,13 @@ class LaSeRTrainer(PPOTrainerSync):
 
 def reward_step_metrics(infos: list[dict], expected_responses: int, step: int) -> dict[str, float]:
     """The verifier's counters over a step's reward results (one per real response), and how many of
-    the ``expected_responses`` (prompts x rollout.n) have none: dropped by verl. Raises when the judge
-    could not be used."""
+    the ``expected_responses`` (prompts x rollout.n) have none: dropped by verl (under verl's
+    ``training/`` prefix: GRPO runs log it too). Raises when the judge could not be used."""
     unusable = unavailable_judge(infos)
     if unusable is not None:
         raise RuntimeError(f"[laser] step {step}: {unusable}; every answer it decides would score 0")
     dropped = float(max(0, expected_responses - len(infos)))
-    return {**verifier_step_metrics(infos), "laser/dropped_responses": dropped}
+    return {**verifier_step_metrics(infos), "training/dropped_responses": dropped}
 
 
 def response_fault_metrics(

@@ -82,6 +82,7 @@ def test_grpo_twin_trains_and_exports(jobs, e2e_inputs):
     steps = grpo_run.steps
     assert [s["_step"] for s in steps] == [1, 2, 3, 4]
     assert not any(k.startswith("laser/") for s in steps for k in s)
+    assert all(s["training/dropped_responses"] == 0.0 for s in steps)  # counted in GRPO runs too
     assert all(s["actor/grad_norm"] > 0 for s in steps if s["critic/advantages/max"] > 0)
     assert any(s["critic/advantages/max"] > 0 > s["critic/advantages/min"] for s in steps)
     exported = grpo_run.ckpt / "global_step_4" / "actor" / "huggingface"

@@ -159,8 +159,8 @@ def test_fault_counters_for_empty_zc_and_unfinished_responses():
 def test_reward_metrics_count_dropped_responses_and_stop_on_an_unusable_judge():
     rule = {"timed_out": False, "error": ""}
     metrics = reward_step_metrics([rule] * 6, expected_responses=16, step=3)
-    assert metrics["laser/dropped_responses"] == 10.0 and metrics["verifier/error_rate"] == 0.0
-    assert reward_step_metrics([rule] * 16, 16, 3)["laser/dropped_responses"] == 0.0
+    assert metrics["training/dropped_responses"] == 10.0 and metrics["verifier/error_rate"] == 0.0
+    assert reward_step_metrics([rule] * 16, 16, 3)["training/dropped_responses"] == 0.0
     dead = {**rule, "error": "judge:unavailable: judge at http://h:1/v1/chat/completions is unreachable (3 tries)"}
     with pytest.raises(RuntimeError, match=r"step 3: judge:unavailable: judge at http://h:1/v1/chat/completions"):
         reward_step_metrics([rule, dead], 2, 3)
