@@ -40,8 +40,8 @@ import json
 import re
 from typing import Any
 
-from recipe.laser.verifier.answers import check_format, normalize_answer
-from recipe.laser.verifier.reward import _count, resolve_format_gate
+from recipe.laser.verifier.answers import normalize_answer
+from recipe.laser.verifier.reward import _count, checked_ground_truth, gated_answer, unverified_result
 from recipe.laser.verifier.reward import compute_score as rule_compute_score
 
 JUDGE_PROMPT = (
@@ -183,41 +183,21 @@ async def compute_score(
     if isinstance(extra_info, dict) and extra_info.get("options") is not None:  # a letter, checked by rule
         result = rule_compute_score(data_source, solution_str, ground_truth, extra_info, format_gate)
         return {**result, "judge_decision": "", "decided_by": "choice" if result["format_ok"] else ""}
-    result: dict[str, Any] = {
-        "score": 0.0,
-        "acc": 0.0,
-        "extracted_answer": "",
-        "format_ok": False,
-        "timed_out": False,
-        "parse_failed": False,
-        "retried": False,
-        "error": "",
-        "judge_decision": "",
-        "decided_by": "",
-    }
+    result: dict[str, Any] = {**unverified_result(), "judge_decision": "", "decided_by": ""}
     _count(calls=1)
     try:
-        if not isinstance(solution_str, str):
-            raise TypeError(f"solution_str: expected str, got {type(solution_str).__name__}")
-        if isinstance(ground_truth, (list, tuple)) and len(ground_truth) == 1:
-            ground_truth = ground_truth[0]
-        if ground_truth is None or not str(ground_truth).strip():
-            raise ValueError(f"ground_truth: expected a non-empty answer, got {ground_truth!r} ({data_source})")
+        truth = checked_ground_truth(solution_str, ground_truth, data_source)
         question = (extra_info or {}).get("problem")
         if not isinstance(question, str) or not question.strip():
             raise ValueError(f"extra_info.problem: the judge needs the question text, got {question!r} ({data_source})")
-        ok, answer, reason = check_format(solution_str, resolve_format_gate(format_gate, extra_info))
-        result["format_ok"] = ok
-        if not ok:
-            result["error"] = f"format:{reason}"
-            _count(format_failed=1)
+        answer = gated_answer(result, solution_str, format_gate, extra_info)
+        if answer is None:
             return result
-        result["extracted_answer"] = answer
-        if normalize_answer(answer) == normalize_answer(str(ground_truth)):
+        if normalize_answer(answer) == normalize_answer(truth):
             result.update(score=1.0, acc=1.0, decided_by="exact")
             _count(correct=1)
             return result
-        prompt = judge_prompt(question, str(ground_truth), answer)
+        prompt = judge_prompt(question, truth, answer)
         result["decided_by"] = "judge"
         try:
             url = chat_url(judge_url, reward_router_address)

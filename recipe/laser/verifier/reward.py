@@ -225,6 +225,44 @@ def resolve_format_gate(format_gate: str, extra_info: dict | None) -> str:
     return format_gate
 
 
+def unverified_result() -> dict[str, Any]:
+    """A reward result before any check: score 0, nothing extracted, no fault."""
+    return {
+        "score": 0.0,
+        "acc": 0.0,
+        "extracted_answer": "",
+        "format_ok": False,
+        "timed_out": False,
+        "parse_failed": False,
+        "retried": False,
+        "error": "",
+    }
+
+
+def checked_ground_truth(solution_str: Any, ground_truth: Any, data_source: str) -> str:
+    """The ground truth as a stripped string (a one-item list unwrapped); bad input raises naming the field."""
+    if not isinstance(solution_str, str):
+        raise TypeError(f"solution_str: expected str, got {type(solution_str).__name__}")
+    if isinstance(ground_truth, (list, tuple)) and len(ground_truth) == 1:
+        ground_truth = ground_truth[0]
+    if ground_truth is None or not str(ground_truth).strip():
+        raise ValueError(f"ground_truth: expected a non-empty answer, got {ground_truth!r} ({data_source})")
+    return str(ground_truth).strip()
+
+
+def gated_answer(result: dict[str, Any], solution_str: str, format_gate: str, extra_info: dict | None) -> str | None:
+    """The answer behind the format gate, recorded in ``result``; None, with the gate's failure recorded
+    and counted, when there is none."""
+    ok, answer, reason = check_format(solution_str, resolve_format_gate(format_gate, extra_info))
+    result["format_ok"] = ok
+    if not ok:
+        result["error"] = f"format:{reason}"
+        _count(format_failed=1)
+        return None
+    result["extracted_answer"] = answer
+    return answer
+
+
 def compute_score(
     data_source: str,
     solution_str: str,
@@ -236,33 +274,14 @@ def compute_score(
 ) -> dict[str, Any]:
     """verl custom reward: ``{"score", "acc", "extracted_answer", "format_ok", "timed_out",
     "parse_failed", "retried", "error"}``; score and acc are 1.0 for a verified correct answer, else 0.0."""
-    result: dict[str, Any] = {
-        "score": 0.0,
-        "acc": 0.0,
-        "extracted_answer": "",
-        "format_ok": False,
-        "timed_out": False,
-        "parse_failed": False,
-        "retried": False,
-        "error": "",
-    }
+    result = unverified_result()
     _count(calls=1)
     try:
-        if not isinstance(solution_str, str):
-            raise TypeError(f"solution_str: expected str, got {type(solution_str).__name__}")
-        if isinstance(ground_truth, (list, tuple)) and len(ground_truth) == 1:
-            ground_truth = ground_truth[0]
-        if ground_truth is None or not str(ground_truth).strip():
-            raise ValueError(f"ground_truth: expected a non-empty answer, got {ground_truth!r} ({data_source})")
-        gate = resolve_format_gate(format_gate, extra_info)
-        ok, answer, reason = check_format(solution_str, gate)
-        result["format_ok"] = ok
-        if not ok:
-            result["error"] = f"format:{reason}"
-            _count(format_failed=1)
+        truth = checked_ground_truth(solution_str, ground_truth, data_source)
+        answer = gated_answer(result, solution_str, format_gate, extra_info)
+        if answer is None:
             return result
-        result["extracted_answer"] = answer
-        correct, outcome, retried = answer_verdict(answer, str(ground_truth).strip(), extra_info, timeout_s)
+        correct, outcome, retried = answer_verdict(answer, truth, extra_info, timeout_s)
         if outcome == "no_option":  # a multiple-choice answer that names no option: a format failure
             result["error"] = "format:no_option"
             _count(format_failed=1)
