@@ -34,7 +34,6 @@ repeat one another or an evaluation question are removed and counted.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from dataclasses import dataclass
@@ -48,8 +47,10 @@ from data_prep.prepare_math import (
     make_row,
     normalize_problem,
     prepared_before,
+    print_counts,
     read_rows,
     rendered_gate,
+    write_summary,
 )
 from recipe.laser.atomic import write_parquet_atomic
 from recipe.laser.verifier.answers import OPTION_LETTERS
@@ -257,18 +258,7 @@ def prepare(
     for name, rows in evaluation.items():
         write_parquet_atomic(out / "eval" / f"{name}.parquet", rows)
         report.written[name] = len(rows)
-    summary = {
-        "options": options,
-        "format_gate": gate,
-        "example_prompt": example,
-        "written": dict(report.written),
-        "skipped": dict(report.skipped),
-        "overlap_with_eval_removed": overlap,
-        "skip_examples": report.examples,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary
+    return write_summary(out, options, gate, example, report, overlap, warnings=[])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,13 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state = "kept (same options; --force rewrites)" if summary.get("kept") else "written"
     print(f"prepare_general: {args.out_dir} {state}; format gate {summary['format_gate']!r}")
-    for name, n in summary["written"].items():
-        print(f"  {name:14s} {n:7d} rows")
-    print(f"  overlap with evaluation sets removed: {summary['overlap_with_eval_removed']}")
-    for reason, n in summary["skipped"].items():
-        print(f"  skipped {n:6d}  {reason}")
-    for example in summary["skip_examples"][:5]:
-        print(f"    e.g. {example}")
+    print_counts(summary)
     return 0
 
 

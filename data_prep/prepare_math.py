@@ -328,7 +328,6 @@ def prepare(
         "seed": seed,
         "benchmarks": list(benchmarks),
     }
-    summary_path = out / "summary.json"
     previous = prepared_before(out, options, force)
     if previous is not None:
         return previous
@@ -357,6 +356,13 @@ def prepare(
     for name, rows in eval_rows.items():
         write_parquet_atomic(out / "eval" / f"{name}.parquet", rows)
         report.written[name] = len(rows)
+    return write_summary(out, options, gate, example, report, overlap_removed, warnings)
+
+
+def write_summary(
+    out: Path, options: dict, gate: str, example: str, report: Report, overlap_removed: int, warnings: list[str]
+) -> dict:
+    """``summary.json`` of a prepared folder (what ``prepared_before`` reads back); returns it."""
     summary = {
         "options": options,
         "format_gate": gate,
@@ -367,9 +373,20 @@ def prepare(
         "overlap_with_eval_removed": overlap_removed,
         "skip_examples": report.examples,
     }
-    summary_path.parent.mkdir(parents=True, exist_ok=True)
-    summary_path.write_text(json.dumps(summary, indent=1))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def print_counts(summary: dict) -> None:
+    """The rows written, the overlap removed and the rows skipped by reason, with a few examples."""
+    for name, n in summary["written"].items():
+        print(f"  {name:14s} {n:7d} rows")
+    print(f"  overlap with evaluation sets removed: {summary['overlap_with_eval_removed']}")
+    for reason, n in summary["skipped"].items():
+        print(f"  skipped {n:6d}  {reason}")
+    for example in summary["skip_examples"][:5]:
+        print(f"    e.g. {example}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,13 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     print("    " + summary["example_prompt"].replace("\n", "\n    "))
     for warning in summary.get("warnings", []):
         print(f"prepare_math: warning: {warning}", file=sys.stderr)
-    for name, n in summary["written"].items():
-        print(f"  {name:14s} {n:7d} rows")
-    print(f"  overlap with evaluation sets removed: {summary['overlap_with_eval_removed']}")
-    for reason, n in summary["skipped"].items():
-        print(f"  skipped {n:6d}  {reason}")
-    for example in summary["skip_examples"][:5]:
-        print(f"    e.g. {example}")
+    print_counts(summary)
     return 0
 
 
