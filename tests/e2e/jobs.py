@@ -45,6 +45,10 @@ LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
 # the unit tests (one process, a chain of their own) finish while the jobs run instead of after them
 # on one busy core; except lane 0, whose first job is the longest chain (the reproduction).
 NICE = int(os.environ.get("LASER_E2E_NICE", "5"))  # 19 starved `ray start` past its timeout
+# How long one trainer run may take. A run takes 2-8 minutes alone, but the lanes and the unit tests share
+# two cores, so a run that starts beside heavy ones takes several times longer; a run past this is killed
+# and its log tail is the failure.
+RUN_TIMEOUT_S = int(os.environ.get("LASER_E2E_RUN_TIMEOUT", "2400"))
 # Each started process leads a process group of its own (the tests end runs and clusters with killpg)
 # but stays in the test's session: with the kernel's autogroup scheduling, every session shares the
 # CPU equally whatever its nice value, so a new session per process would defeat NICE.
@@ -218,14 +222,28 @@ def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides
     return proc, env
 
 
+def wait_for_run(proc: subprocess.Popen, workdir: Path) -> str:
+    """Waits for a run launched in ``workdir`` and returns its log. A run past RUN_TIMEOUT_S is killed
+    (its whole process group) and fails with its log's tail, so a slow run and a stuck one can be told apart."""
+    try:
+        proc.wait(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        log = (workdir / "run.log").read_text()
+        tail = log[-6000:]
+        raise AssertionError(
+            f"run_laser.sh ran past {RUN_TIMEOUT_S} s (LASER_E2E_RUN_TIMEOUT); log tail:\n{tail}"
+        ) from None
+    finally:
+        proc.log_file.close()
+    return (workdir / "run.log").read_text()
+
+
 def run_preset(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides) -> Run:
     """run_laser.sh to the end; the run must succeed."""
     proc, env = launch(workdir, cluster, *hydra_args, **env_overrides)
-    try:
-        proc.wait(timeout=900)
-    finally:
-        proc.log_file.close()
-    log = (workdir / "run.log").read_text()
+    log = wait_for_run(proc, workdir)
     assert proc.returncode == 0, f"run_laser.sh failed (rc={proc.returncode}); log tail:\n{log[-6000:]}"
     dump = Path(env["SCORE_DUMP"]) if env.get("SCORE_DUMP", "null") != "null" else None
     return read_run(Path(env["CKPT_DIR"]), log, dump, cluster.token_auth)
@@ -237,7 +255,7 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
     proc, env = launch(workdir, cluster, **env_overrides)
     ckpt = Path(env["CKPT_DIR"])
     latest, metrics = ckpt / "latest_checkpointed_iteration.txt", ckpt / "metrics.jsonl"
-    deadline = time.time() + 900
+    deadline = time.time() + RUN_TIMEOUT_S
     try:
         while time.time() < deadline:
             logged = metrics.is_file() and f'"step":{step},' in metrics.read_text().replace(" ", "")
@@ -322,14 +340,14 @@ def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict:
         "CKPT_ROOT": str(workdir / "ckpt"),
     }
     command = [*cluster.nice, "bash", str(REPO_DIR / "run_laser.sh")]
-    proc = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     (workdir / "run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     # the same command again keeps every result; with another option it refuses, naming FRESH=1
     # what is expensive to make: the checkpoints and metrics of both runs, the evaluations' samples
     results = [*(workdir / "ckpt").rglob("*"), *(workdir / "out").glob("eval_*/samples/*.jsonl")]
     first = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in results if f.is_file()}
-    again = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900)
+    again = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     (workdir / "again.log").write_text(again.stdout + again.stderr)
     assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
     kept = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in first if f.is_file()}
@@ -384,7 +402,8 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
         "--chunk-size",
         "1",
     ]
-    evaluation = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=900)
+    evaluation = subprocess.run(command, env=env, cwd=REPO_DIR, capture_output=True, text=True,
+                                timeout=RUN_TIMEOUT_S)  # fmt: skip
     (workdir / "eval.log").write_text(evaluation.stdout + evaluation.stderr)
     assert evaluation.returncode == 0, (evaluation.stdout + evaluation.stderr)[-4000:]
     # An interrupted evaluation: each benchmark's second problem (its second chunk) not sampled yet.
@@ -395,7 +414,7 @@ def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run,
     for f in samples:
         (resumed_dir / "samples" / f.name).write_text("".join(f.read_text().splitlines(keepends=True)[:2]))
     resumed = subprocess.run(command, env={**env, "OUT_DIR": str(resumed_dir)}, cwd=REPO_DIR, capture_output=True,
-                             text=True, timeout=900)  # fmt: skip
+                             text=True, timeout=RUN_TIMEOUT_S)  # fmt: skip
     assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-4000:]
     same = {f.name: (resumed_dir / "samples" / f.name).read_text() == f.read_text() for f in samples}
     return (
@@ -443,11 +462,8 @@ def judge_run(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, 
         "+reward.custom_reward_function.reward_kwargs.max_tries=2",
     )
     proc, _ = launch(workdir / "unreachable", cluster, *unreachable, **{**env, "TOTAL_STEPS": "1"})
-    try:
-        proc.wait(timeout=900)
-    finally:
-        proc.log_file.close()
-    return run, list(server.requests), (proc.returncode, (workdir / "unreachable" / "run.log").read_text())
+    log = wait_for_run(proc, workdir / "unreachable")
+    return run, list(server.requests), (proc.returncode, log)
 
 
 # name: work (workdir, the lane's Ray cluster, inputs). The lanes take them in this order: first the two that start
