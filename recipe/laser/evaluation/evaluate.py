@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 
 from recipe.laser.atomic import write_text_atomic
-from recipe.laser.core_algos import self_reward_score
+from recipe.laser.core_algos import self_reward_probability, self_reward_score
 from recipe.laser.evaluation.metrics import equivalence_keys
 from recipe.laser.evaluation.report import read_jsonl_checked, write_report
 from recipe.laser.families import ModelFamily, family_of
@@ -287,7 +287,9 @@ def evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, 
         for j, (s, x) in enumerate(zip(ss, judged[i], strict=True)):
             ref = refs[i][j] if c_ref is None else c_ref
             score = None
-            if zc[i][j] is not None and ref is not None:
+            if zc[i][j] is not None and args.self_reward_loss == "bce":  # trained by the eq. 16 loss: p(z_c)
+                score = float(self_reward_probability(torch.tensor(zc[i][j], dtype=torch.float64)))
+            elif zc[i][j] is not None and ref is not None:
                 score = float(self_reward_score(torch.tensor(zc[i][j], dtype=torch.float64), ref, args.beta_v))
             rows.append(
                 {
@@ -410,6 +412,7 @@ def evaluate(args) -> Path:
     config = {
         "model": str(args.model), "backend": args.backend, "temperature": args.temperature, "top_p": args.top_p,
         "max_tokens": args.max_tokens, "seed": args.seed, "zc_token_id": zc, "n": n_of, "beta_v": args.beta_v,
+        "self_reward_loss": args.self_reward_loss,
         "family": family.name, "prompt_style": args.prompt_style, "format_gate": gate,
         "c_ref_mode": c_ref_mode, "c_ref": c_ref, "ref_model": args.ref_model, "stop_token_ids": stops,
         "data": [str(d) for d in args.data], "limit": args.limit, "chunk_size": args.chunk_size,
@@ -505,6 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=None, help="first K problems of each benchmark")
     parser.add_argument("--beta-v", type=float, default=0.1)
+    parser.add_argument(
+        "--self-reward-loss",
+        choices=("mse", "bce"),
+        default="mse",
+        help="the model's laser.self_reward_loss: mse scores r_s = beta_v (log p(z_c) - c_ref), bce scores p(z_c)",
+    )
     parser.add_argument(
         "--c-ref",
         default=None,

@@ -6,6 +6,7 @@ of the five benchmarks, resume (also from a damaged samples file), refusals, the
 comparison of runs."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -139,6 +140,7 @@ def test_authors_verdicts_populations_and_scores(warm_models):
 
     class Args:
         beta_v = 0.1
+        self_reward_loss = "mse"
 
     rows = evaluate_chunk([problem], [prompt], [samples], backend, None, tokenizer, Args, -18.0, "boxed")
     assert [r["correct"] for r in rows] == [True, True, False, False, False, False]
@@ -155,6 +157,14 @@ def test_authors_verdicts_populations_and_scores(warm_models):
     assert rows[2]["zc_log_prob"] == pytest.approx(backend.score_prefill([prompt + answer_end + [eos]])[0], abs=1e-4)
     assert rows[0]["zc_log_prob"] == samples[0].zc_log_prob
     assert rows[0]["score"] == pytest.approx(0.1 * (samples[0].zc_log_prob + 18.0))
+    # a model trained by the eq. 16 loss (--self-reward-loss bce) is scored by p(z_c), with no c_ref
+
+    class BceArgs(Args):
+        self_reward_loss = "bce"
+
+    bce_rows = evaluate_chunk([problem], [prompt], [samples], backend, None, tokenizer, BceArgs, -18.0, "boxed")
+    assert [r["score"] is None for r in bce_rows] == [r["score"] is None for r in rows]
+    assert bce_rows[0]["score"] == pytest.approx(math.exp(samples[0].zc_log_prob))
     # votes: the two correct answers share one key, "2" and "2.0" share another
     assert [r["vote_key"] for r in rows] == ["correct", "correct", "answer:2", None, "answer:2", None]
 
@@ -191,6 +201,7 @@ def test_multiple_choice_verdicts_and_votes(warm_models):
 
     class Args:
         beta_v = 0.1
+        self_reward_loss = "mse"
 
     rows = evaluate_chunk([problem], [prompt], [samples], backend, None, tokenizer, Args, -18.0, "boxed")
     assert [r["correct"] for r in rows] == [True, True, False, False, False, False]
