@@ -31,6 +31,8 @@ MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-16}
 LR=${LR:-5e-4}
 ALPHA=${ALPHA:-0.1}                       # paper
 BETA_V=${BETA_V:-1.0}                     # paper 0.1: 16 steps move log p(z_c) by about a nat
+SELF_REWARD_LOSS=${SELF_REWARD_LOSS:-mse} # mse (eq. 13, the paper's) | bce (eq. 16's cross-entropy on p(z_c))
+PPO_EPOCHS=${PPO_EPOCHS:-1}               # optimizer passes over each step's batch, both runs
 TAU=${TAU:-0.1}                           # paper
 STD_THRESHOLD=${STD_THRESHOLD:-0.1}       # paper
 SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-4}
@@ -69,6 +71,7 @@ for run in grpo laser; do
         CKPT_DIR="$CKPT_ROOT/$run" SEED="$SEED" TOTAL_STEPS="$TOTAL_STEPS" SAVE_FREQ="$TOTAL_STEPS" LR="$LR"
         TRAIN_PROMPTS_PER_STEP="$TRAIN_PROMPTS_PER_STEP" N_RESPONSES="$N_RESPONSES"
         MAX_RESPONSE_LENGTH="$MAX_RESPONSE_LENGTH" ALPHA="$alpha" BETA_V="$BETA_V" TAU="$tau" C_REF=auto
+        SELF_REWARD_LOSS="$SELF_REWARD_LOSS" PPO_EPOCHS="$PPO_EPOCHS"
         STD_THRESHOLD="$STD_THRESHOLD" REASONING_WARMUP=0 SELF_REWARD_WARMUP="$SELF_REWARD_WARMUP")
     printf '%s\n' "${run_env[@]}" "hydra overrides: $*" | same_options_as_before "$CKPT_ROOT/$run/repro_options.txt"
     if [ -d "$CKPT_ROOT/$run/global_step_$TOTAL_STEPS/actor/huggingface" ]; then
@@ -77,8 +80,8 @@ for run in grpo laser; do
     fi
     env "${run_env[@]}" bash "$REPO_DIR/run_laser.sh" trainer.experiment_name="tiny_cpu_repro_${run}_seed$SEED" "$@"
 done
-printf '%s\n' "EVAL_N=$EVAL_N" "SEED=$SEED" "BETA_V=$BETA_V" "MAX_RESPONSE_LENGTH=$MAX_RESPONSE_LENGTH" \
-    "CKPT_ROOT=$CKPT_ROOT" "DATA_DIR=$DATA_DIR" | same_options_as_before "$OUT_DIR/repro_options.txt"
+printf '%s\n' "EVAL_N=$EVAL_N" "SEED=$SEED" "BETA_V=$BETA_V" "SELF_REWARD_LOSS=$SELF_REWARD_LOSS" \
+    "MAX_RESPONSE_LENGTH=$MAX_RESPONSE_LENGTH" "CKPT_ROOT=$CKPT_ROOT" "DATA_DIR=$DATA_DIR" | same_options_as_before "$OUT_DIR/repro_options.txt"
 
 # Held-out evaluation: the warm start and both runs, with the c_ref the LaSeR run measured (a finished
 # evaluation is read back, not sampled again).
@@ -87,7 +90,8 @@ for name in warm_start grpo laser; do
     [ "$name" != warm_start ] && model=$CKPT_ROOT/$name/global_step_$TOTAL_STEPS/actor/huggingface
     "$PYTHON" -m recipe.laser.evaluation.evaluate --backend hf --model "$model" --data "$DATA_DIR/test.parquet" \
         --out-dir "$OUT_DIR/eval_$name" --n "$EVAL_N" --max-tokens "$MAX_RESPONSE_LENGTH" --seed "$SEED" \
-        --prompt-style training --beta-v "$BETA_V" --c-ref "$CKPT_ROOT/laser/laser_c_ref.json" --no-progress
+        --prompt-style training --beta-v "$BETA_V" --self-reward-loss "$SELF_REWARD_LOSS" \
+        --c-ref "$CKPT_ROOT/laser/laser_c_ref.json" --no-progress
 done
 "$PYTHON" "$REPO_DIR/scripts/repro_report.py" --out-dir "$OUT_DIR" \
     --run GRPO="$CKPT_ROOT/grpo/metrics.jsonl" --run LaSeR="$CKPT_ROOT/laser/metrics.jsonl" \
