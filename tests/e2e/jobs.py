@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO_DIR, require_vllm_env, warm_start_in_subprocess
+from tests.conftest import FIXTURES, REPO_DIR, VLLM_ENGINE, require_vllm_env, warm_start_in_subprocess
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
@@ -63,7 +63,9 @@ def timeline(lane: int, event: str) -> None:
     if TIMELINE:
         now = time.time()
         with open(TIMELINE, "a") as f:
-            f.write(f"{now - SESSION_START:7.1f} {now:.0f} lane {lane} {event}\n")
+            f.write(
+                f"{now - SESSION_START:7.1f} {now:.0f} lane {lane} {event} ({memory_available_gib():.1f} GiB free)\n"
+            )
 
 
 # Ray's own settings for the test clusters, for a 2-core machine: no idle workers started ahead of each
@@ -222,22 +224,41 @@ def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides
     return proc, env
 
 
+# What Ray's raylet prints into a run's log when its memory monitor killed workers of the run's cluster; the
+# run then usually waits on the dead workers until the timeout, so the wait ends as soon as the log says so
+RAY_MEMORY_KILL = "killed due to memory pressure"
+
+
+def memory_available_gib() -> float:
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return int(fields["MemAvailable"].split()[0]) / (1 << 20)
+
+
+def end_run(proc: subprocess.Popen, workdir: Path, why: str) -> AssertionError:
+    """Kills a run (its whole process group) and returns the failure, with the log's tail."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    tail = (workdir / "run.log").read_text()[-6000:]
+    return AssertionError(f"run_laser.sh {why}; log tail:\n{tail}")
+
+
 def wait_for_run(proc: subprocess.Popen, workdir: Path) -> str:
-    """Waits for a run launched in ``workdir`` and returns its log. A run past RUN_TIMEOUT_S is killed
-    (its whole process group) and fails with its log's tail, so a slow run and a stuck one can be told apart."""
+    """Waits for a run launched in ``workdir`` and returns its log. A run past RUN_TIMEOUT_S, or one whose
+    workers Ray killed for memory (RAY_MEMORY_KILL), is killed (its whole process group) and fails with its
+    log's tail, so a slow run, a stuck one and a starved one can be told apart."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    log = workdir / "run.log"
     try:
-        proc.wait(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-        log = (workdir / "run.log").read_text()
-        tail = log[-6000:]
-        raise AssertionError(
-            f"run_laser.sh ran past {RUN_TIMEOUT_S} s (LASER_E2E_RUN_TIMEOUT); log tail:\n{tail}"
-        ) from None
+        while proc.poll() is None:
+            if RAY_MEMORY_KILL in log.read_text(errors="replace"):
+                raise end_run(proc, workdir, f"lost workers to Ray's memory monitor ({memory_available_gib():.1f} "
+                              "GiB available now): the machine ran short of memory") from None  # fmt: skip
+            if time.monotonic() > deadline:
+                raise end_run(proc, workdir, f"ran past {RUN_TIMEOUT_S} s (LASER_E2E_RUN_TIMEOUT)") from None
+            time.sleep(2)
     finally:
         proc.log_file.close()
-    return (workdir / "run.log").read_text()
+    return log.read_text()
 
 
 def run_preset(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides) -> Run:
@@ -264,6 +285,8 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
                 break
             if proc.poll() is not None:
                 break
+            if RAY_MEMORY_KILL in (workdir / "run.log").read_text(errors="replace"):
+                raise end_run(proc, workdir, "lost workers to Ray's memory monitor") from None
             time.sleep(0.5)
         proc.wait(timeout=60)
     finally:
@@ -357,7 +380,13 @@ def tiny_repro(workdir: Path, cluster: RayCluster, inputs: Inputs) -> dict:
     return {"workdir": workdir, "first": first, "kept": kept, "again": again, "refused": refused}
 
 
-def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, dict, str]:
+def vllm_smoke(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, dict, str, dict]:
+    """vllm_smoke_steps while no unit test runs a vLLM engine (tests/conftest.py VLLM_ENGINE)."""
+    with VLLM_ENGINE:
+        return vllm_smoke_steps(workdir, cluster, inputs)
+
+
+def vllm_smoke_steps(workdir: Path, cluster: RayCluster, inputs: Inputs) -> tuple[Run, dict, str, dict]:
     """The gpu_smoke preset's sequence on a CPU: verl's vLLM rollout (vLLM for CPU, .venv-vllm) for 3
     LaSeR steps on the warm-started chat model (pad != EOS), then scripts/check_score_dump.py. Its own
     Ray cluster, started from the vLLM environment (a cluster's workers run the python it was started

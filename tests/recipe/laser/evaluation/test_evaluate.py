@@ -58,7 +58,7 @@ def test_hf_cheap_score_equals_full_forward(warm_models, convention):
 
 
 @pytest.mark.slow
-def test_vllm_cpu_scores_equal_a_full_forward(warm_models):
+def test_vllm_cpu_scores_equal_a_full_forward(warm_models, one_vllm_engine):
     """vLLM on CPU (vllm-cpu, in .venv-vllm): the continuation score and the authors' re-prefill both
     equal a transformers fp32 forward, for pad == EOS and pad != EOS; a second engine in the same
     process scores the first one's samples (exact mode); the score requests hit the prefix cache."""

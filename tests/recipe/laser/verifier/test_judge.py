@@ -231,7 +231,7 @@ def test_verls_reward_loader_and_reward_manager_call_the_judge(tiny_models):
 
 
 @pytest.mark.slow
-def test_the_judge_client_speaks_to_vllms_openai_server(tiny_models, tmp_path):
+def test_the_judge_client_speaks_to_vllms_openai_server(tiny_models, tmp_path, one_vllm_engine):
     """vLLM's own OpenAI server (vLLM for CPU, .venv-vllm) serving the tiny random model as the judge:
     the request as judge.py sends it (no model field, the chat template applied by the server) is
     accepted and the reply read. The random model gives no decision, which is counted, not a crash."""
