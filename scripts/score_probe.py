@@ -27,8 +27,7 @@ import torch
 from recipe.laser.core_algos import (
     binary_auroc,
     mse_sample_weights,
-    self_reward_probability,
-    self_reward_score,
+    self_reward,
     self_verification_metrics,
     weighted_cross_entropy,
     weighted_squared_error,
@@ -95,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
 
     def scored(zc_log_prob: torch.Tensor) -> torch.Tensor:  # what the recipe reports as the score for that loss
-        if args.loss == "bce":
-            return self_reward_probability(zc_log_prob)
-        return self_reward_score(zc_log_prob, c_ref, args.beta_v)
+        return self_reward(zc_log_prob, c_ref, args.beta_v, args.loss)
 
     def evaluate(step: int, loss: float | None) -> None:
         with torch.no_grad():

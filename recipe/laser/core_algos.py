@@ -159,6 +159,25 @@ def _group_ids(group_index: torch.Tensor) -> tuple[torch.Tensor, int]:
     return dense, group_index.numel()
 
 
+def self_reward(
+    zc_log_prob: torch.Tensor, c_ref: float | torch.Tensor | None, beta_v: float, loss: str
+) -> torch.Tensor:
+    """The score of a model trained with ``laser.self_reward_loss=loss``: r_s (mse, eq. 11) or p(z_c)
+    (bce, the eq. 16 ablation, which reads neither c_ref nor beta_v). The one place that choice is made:
+    the trainer's step, the evaluation and scripts/score_probe.py all score through it.
+
+    Args: zc_log_prob (B,); c_ref a float, a (B,) tensor, or None (bce only); beta_v; loss "mse" or "bce".
+    Returns: (B,) scores, judged correct above 0.5 either way.
+    """
+    if loss == "bce":
+        return self_reward_probability(zc_log_prob)
+    if loss != "mse":
+        raise ValueError(f"self_reward_loss must be 'mse' or 'bce', got {loss!r}")
+    if c_ref is None:
+        raise ValueError("the mse score r_s needs c_ref (a constant or the reference model's log-probs)")
+    return self_reward_score(zc_log_prob, c_ref, beta_v)
+
+
 def self_reward_advantages(
     score: torch.Tensor,
     valid: torch.Tensor,
@@ -338,11 +357,7 @@ def laser_step(
         valid = torch.zeros_like(valid)
         score = torch.zeros_like(inputs.zc_log_prob)
     else:
-        raw = (
-            self_reward_probability(inputs.zc_log_prob)
-            if laser.self_reward_loss == "bce"
-            else self_reward_score(inputs.zc_log_prob, reference, laser.beta_v)
-        )
+        raw = self_reward(inputs.zc_log_prob, reference, laser.beta_v, laser.self_reward_loss)
         score = torch.where(valid, raw, 0.0)
     # 2. MSE weights and targets for the update pass (eq. 14); 0 during the reasoning warm-up
     mse_on = laser.mse_active(step) and reference is not None

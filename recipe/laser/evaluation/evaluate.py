@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 
 from recipe.laser.atomic import write_text_atomic
-from recipe.laser.core_algos import self_reward_probability, self_reward_score
+from recipe.laser.core_algos import self_reward
 from recipe.laser.evaluation.metrics import equivalence_keys
 from recipe.laser.evaluation.report import read_jsonl_checked, write_report
 from recipe.laser.families import ModelFamily, family_of
@@ -287,10 +287,9 @@ def evaluate_chunk(chunk, prompt_ids, samples, backend, ref_backend, tokenizer, 
         for j, (s, x) in enumerate(zip(ss, judged[i], strict=True)):
             ref = refs[i][j] if c_ref is None else c_ref
             score = None
-            if zc[i][j] is not None and args.self_reward_loss == "bce":  # trained by the eq. 16 loss: p(z_c)
-                score = float(self_reward_probability(torch.tensor(zc[i][j], dtype=torch.float64)))
-            elif zc[i][j] is not None and ref is not None:
-                score = float(self_reward_score(torch.tensor(zc[i][j], dtype=torch.float64), ref, args.beta_v))
+            if zc[i][j] is not None and (ref is not None or args.self_reward_loss == "bce"):  # bce reads no c_ref
+                lp = torch.tensor(zc[i][j], dtype=torch.float64)
+                score = float(self_reward(lp, ref, args.beta_v, args.self_reward_loss))
             rows.append(
                 {
                     "benchmark": p.benchmark,

@@ -13,6 +13,7 @@ from recipe.laser.core_algos import (
     blend_advantages,
     class_balance_weights,
     mse_sample_weights,
+    self_reward,
     self_reward_advantages,
     self_reward_probability,
     self_reward_score,
@@ -35,6 +36,17 @@ def test_self_reward_score_constant_and_exact():
     torch.testing.assert_close(self_reward_score(T([-13.0, -23.0, -18.0]), -23.0, 0.1), T([1.0, 0.0, 0.5]))
     # exact mode: per-sample reference log-probs
     torch.testing.assert_close(self_reward_score(T([-10.0, -20.0]), T([-20.0, -21.0]), 0.1), T([1.0, 0.1]))
+
+
+def test_self_reward_scores_by_the_trained_loss():
+    lp = T([-13.0, -0.5])
+    # mse: r_s = 0.1 * (lp + 23) = [1.0, 2.25]; bce: p(z_c) = exp(lp), c_ref and beta_v unread
+    torch.testing.assert_close(self_reward(lp, -23.0, 0.1, "mse"), T([1.0, 2.25]))
+    torch.testing.assert_close(self_reward(lp, None, 0.1, "bce"), T([math.exp(-13.0), math.exp(-0.5)]))
+    with pytest.raises(ValueError, match="needs c_ref"):
+        self_reward(lp, None, 0.1, "mse")
+    with pytest.raises(ValueError, match="'mse' or 'bce'"):
+        self_reward(lp, -23.0, 0.1, "mae")
 
 
 def test_class_balance_weights_hand_computed():
