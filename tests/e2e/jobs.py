@@ -9,8 +9,8 @@ A pytest plugin (``tests/conftest.py`` loads it). Each run is a job (``JOBS`` be
 per session and shared by the tests that read it; a test names its jobs with
 ``@pytest.mark.runs(...)``. The jobs of the selected tests start before the first test of the
 session and the tests that read them run last, so the unit tests run while the trainer runs do. The
-jobs run in lanes side by side (``LASER_E2E_LANES``, default 3; with the unit tests, at least 5 GiB of
-24 stayed free), each lane taking the next job from one queue, all but the first at a lower CPU
+jobs run in lanes side by side (``LASER_E2E_LANES``, default 3), each lane taking the next job from one
+queue once the job's share of memory is free (MEMORY_SHARES), all but the first at a lower CPU
 priority than the unit tests (``LASER_E2E_NICE``). Each lane has its own Ray cluster: one cluster runs one verl
 job at a time, because TransferQueue's controller is a cluster-wide named actor.
 """
@@ -41,6 +41,13 @@ from tests.conftest import FIXTURES, REPO_DIR, VLLM_ENGINE, require_vllm_env, wa
 
 RAY_GPUS = 2  # logical GPUs: enough for the two-rank run
 LANES = int(os.environ.get("LASER_E2E_LANES", "3"))
+# What a job holds at its peak, in shares of about 3 GiB (a one-rank trainer run on the hf rollout with its
+# Ray workers: 1), and how many shares the lanes may hold together (LASER_E2E_MEMORY_SHARES). vllm_smoke
+# (a vLLM engine in a Ray cluster of its own, then run_eval.sh's) leaves room for one more run only: beside
+# two others it took a 24 GiB CI machine past Ray's memory threshold (the free-memory column of
+# LASER_E2E_TIMELINE shows the margin).
+MEMORY_SHARES = {"vllm_smoke": 3, "laser": 2}  # laser: two ranks
+MEMORY_CAPACITY = int(os.environ.get("LASER_E2E_MEMORY_SHARES", "4"))
 # The jobs' processes (Ray clusters, their workers, the runs) run at a lower CPU priority, so that
 # the unit tests (one process, a chain of their own) finish while the jobs run instead of after them
 # on one busy core; except lane 0, whose first job is the longest chain (the reproduction).
@@ -551,6 +558,9 @@ class Lanes:
     def __init__(self, work: list[tuple[str, Callable[[RayCluster], object]]], lanes: int):
         self.pending = collections.deque(work[lanes:])
         self.lock = threading.Lock()
+        self.memory = threading.Condition()
+        self.shares_held = 0
+        self.tickets_issued = self.ticket_served = 0  # the order in which lanes ask for memory
         self.futures = {name: Future() for name, _ in work}
         self.threads = [
             threading.Thread(
@@ -568,6 +578,27 @@ class Lanes:
         with self.lock:
             return self.pending.popleft() if self.pending else None
 
+    def _hold_memory(self, lane: int, name: str) -> int:
+        """Waits until the job's share of memory (MEMORY_SHARES) fits beside what the other lanes hold, in
+        the order the lanes asked (a large job is not overtaken by small ones); a job larger than the whole
+        capacity runs alone."""
+        shares = min(MEMORY_SHARES.get(name, 1), MEMORY_CAPACITY)
+        with self.memory:
+            ticket = self.tickets_issued
+            self.tickets_issued += 1
+            if ticket != self.ticket_served or self.shares_held + shares > MEMORY_CAPACITY:
+                timeline(lane, f"{name} waits for memory ({self.shares_held} of {MEMORY_CAPACITY} shares held)")
+            self.memory.wait_for(lambda: ticket == self.ticket_served and self.shares_held + shares <= MEMORY_CAPACITY)
+            self.shares_held += shares
+            self.ticket_served += 1
+            self.memory.notify_all()
+        return shares
+
+    def _release_memory(self, shares: int) -> None:
+        with self.memory:
+            self.shares_held -= shares
+            self.memory.notify_all()
+
     def _run(self, lane: int, first, nice: int):
         try:
             cluster, error = RayCluster(nice, token_auth=lane in TOKEN_LANES), None
@@ -581,11 +612,14 @@ class Lanes:
                 if error is not None:
                     self.futures[name].set_exception(error)
                 else:
+                    shares = self._hold_memory(lane, name)
                     timeline(lane, f"start {name}")
                     try:
                         self.futures[name].set_result(work(cluster))
                     except BaseException as job_error:  # a failed assert, or pytest.fail
                         self.futures[name].set_exception(job_error)
+                    finally:
+                        self._release_memory(shares)
                     timeline(lane, f"end {name}")
                 item = self._next()
         finally:

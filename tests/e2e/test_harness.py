@@ -39,3 +39,42 @@ def test_a_run_past_its_time_is_killed(tmp_path, monkeypatch):
 def test_a_finished_run_returns_its_log(tmp_path):
     proc = start(tmp_path, "echo done")
     assert jobs.wait_for_run(proc, tmp_path).strip() == "done" and proc.returncode == 0
+
+
+class NoCluster:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def stop(self):
+        pass
+
+
+def test_lanes_hold_memory_shares_in_the_order_asked(monkeypatch):
+    """Three lanes, capacity 4: the 3-share job waits for room and no 1-share job asked after it
+    overtakes it; at no time do the running jobs hold more than 4 shares."""
+    import threading
+
+    monkeypatch.setattr(jobs, "RayCluster", NoCluster)
+    monkeypatch.setattr(jobs, "MEMORY_SHARES", {"big": 3})
+    monkeypatch.setattr(jobs, "MEMORY_CAPACITY", 4)
+    lock, running, events = threading.Lock(), {}, []
+
+    def job(name, seconds):
+        def work(cluster):
+            with lock:
+                running[name] = jobs.MEMORY_SHARES.get(name, 1)
+                events.append(("start", name, sum(running.values())))
+            time.sleep(seconds)
+            with lock:
+                del running[name]
+            return name
+
+        return name, work
+
+    # lanes start a (1), b (1), c (1); "big" is asked for when a ends, d and e after it
+    lanes = jobs.Lanes([job("a", 0.2), job("b", 1.0), job("c", 1.0), job("big", 0.5), job("d", 0.1), job("e", 0.1)], 3)
+    assert [lanes.get(n) for n in ("a", "b", "c", "big", "d", "e")] == ["a", "b", "c", "big", "d", "e"]
+    lanes.close()
+    order = [name for _, name, _ in events]
+    assert order.index("big") < order.index("d") < order.index("e") and order.index("big") > order.index("c")
+    assert max(held for *_, held in events) <= 4
