@@ -5,14 +5,16 @@
 Problems have integer answers and the same prompt/answer format as the real math data (the
 authors' training prompt from ``recipe/laser/prompts.py`` as a chat list, the boxed format gate,
 ``reward_model.ground_truth`` a string).
-Two tasks:
+Tasks (``--task``; each row records its family in ``extra_info.kind``, train and test are disjoint in each
+family, and ``extra_info.wrong_answers`` lists what a warm start with ``--error-rate`` learns instead):
 
+- ``zero_rule``: the tiny reproduction's (its function's docstring says why): "What is 417 * 0?" or
+  "What is 417 ^ 0?", each value right in one family and the other family's tempting wrong answer.
+- ``times_one``: "What is 417 * 1?", its tempting wrong answer 714: a check by comparing digits with
+  the question (tried for the reproduction, docs/reproduction.md).
 - ``arithmetic``: multi-digit additions, subtractions and products (the pipeline presets and tests).
-- ``zero_or_sum``: the tiny reproduction's task, half "What is 417 * 0?" (or "0 * 417"), which a
-  9.8M-parameter model learns in a short warm start, half two-digit sums ("What is 58 + 67?"), which
-  it does not. So the warm-started model has partial accuracy, and whether a given answer is right
-  is something it can learn to tell from the problem: the situation LaSeR's score is trained for.
-  Each row records its family in ``extra_info.kind``; train and test are disjoint in each family.
+- ``zero_or_one``: the end-to-end tests' (three small answer values, rewards mixed within a group).
+- ``zero_or_sum``, ``zero_answer``: earlier reproduction tasks (docs/reproduction.md says what each showed).
 
     python -m data_prep.synthetic_arithmetic --out-dir data/synthetic_arith --train 256 --test 64
 """
@@ -31,7 +33,7 @@ from recipe.laser.prompts import training_messages
 DATA_SOURCE = "synthetic_arithmetic"
 OPERATIONS = ("+", "-", "*")
 WORKED_RESPONSE = "The answer is \\boxed{ANSWER}."
-TASKS = ("zero_rule", "arithmetic", "zero_or_sum", "zero_or_one", "zero_answer")
+TASKS = ("zero_rule", "times_one", "arithmetic", "zero_or_sum", "zero_or_one", "zero_answer")
 
 
 def make_problem(rng: random.Random, max_digits: int) -> tuple[str, str]:
@@ -84,6 +86,19 @@ def make_zero_rule_problem(rng: random.Random, index: int) -> tuple[str, str, st
     return f"What is {a} ^ 0?", "1", "power_zero", ["0"], "A power with exponent 0 is \\boxed{ANSWER}."
 
 
+def make_times_one_problem(rng: random.Random, index: int) -> tuple[str, str, str, list[str]]:
+    """(problem, answer, family, wrong answers): "What is 417 * 1?" (or "1 * 417"), 417; the tempting wrong
+    answer is the number's digits reversed, 714 (first and last digits differ, no final 0). A right and a
+    wrong answer look alike (three digits, the prompt's digits): whether one is right is read by comparing
+    it with the number in the question, digit by digit."""
+    while True:
+        digits = str(rng.randint(101, 999))
+        if digits[0] != digits[2] and digits[2] != "0":
+            break
+    problem = f"What is {digits} * 1?" if index % 2 == 0 else f"What is 1 * {digits}?"
+    return problem, digits, "times_one", [digits[::-1]]
+
+
 def make_zero_or_sum_problem(rng: random.Random, index: int) -> tuple[str, str, str]:
     """(problem, answer, family): even indices a product with zero, odd ones a two-digit sum."""
     if index % 2 == 0:
@@ -114,6 +129,8 @@ def make_rows(
             (problem, answer), kind = make_problem(rng, max_digits), "arithmetic"
         elif task == "zero_rule":
             problem, answer, kind, wrong, worked = make_zero_rule_problem(rng, len(rows))
+        elif task == "times_one":
+            problem, answer, kind, wrong = make_times_one_problem(rng, len(rows))
         elif task == "zero_or_one":
             problem, answer, kind, wrong = make_zero_or_one_problem(rng, len(rows))
         elif task == "zero_answer":

@@ -138,3 +138,31 @@ def test_zero_rule_task_each_value_right_in_one_family_and_its_worked_responses(
     assert all(t == response[row["extra_info"]["kind"]] % row["extra_info"]["wrong_answers"][0]
                for (t, row), ok in zip(targets, right, strict=True) if not ok)  # fmt: skip
     assert len({len(r) for _, r in examples}) <= 2  # one length per family's sentence
+
+
+def test_times_one_task_its_wrong_answer_is_the_number_reversed(tmp_path, tiny_models):
+    """times_one: "What is 417 * 1?" (or "1 * 417") is 417, its wrong answer 714: same digits, same
+    length, so only comparing the answer with the question's number tells them apart."""
+    from data_prep.warm_start import build_examples
+
+    paths = write_synthetic_arithmetic(tmp_path, n_train=40, n_test=10, task="times_one")
+    rows = pd.read_parquet(paths["train"]).to_dict("records")
+    assert [r["extra_info"]["problem"].startswith("What is 1 *") for r in rows[:4]] == [False, True] * 2
+    for row in rows:
+        info, truth = row["extra_info"], row["reward_model"]["ground_truth"]
+        a, op, b = info["problem"].removeprefix("What is ").removesuffix("?").split()
+        number = b if a == "1" else a
+        assert (
+            op == "*"
+            and "1" in (a, b)
+            and number == truth
+            and len(truth) == 3
+            and truth[0] != truth[2]
+            and truth[2] != "0"
+        )
+        assert list(info["wrong_answers"]) == [truth[::-1]] and info["kind"] == "times_one"
+    tok = AutoTokenizer.from_pretrained(tiny_models["base"])
+    targets = [tok.decode(r[:-1]) for _, r in build_examples(tok, rows * 10, error_rate=0.6, seed=0)]
+    right = [t == f"The answer is \\boxed{{{row['reward_model']['ground_truth']}}}." for t, row in
+             zip(targets, rows * 10, strict=True)]  # fmt: skip
+    assert 0.3 < sum(right) / len(right) < 0.5
