@@ -48,6 +48,7 @@ STD_THRESHOLD=${STD_THRESHOLD:-0.1}
 REASONING_WARMUP=${REASONING_WARMUP:-0}
 SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-4}
 USE_KL_LOSS=${USE_KL_LOSS:-False}                                # True starts verl's reference worker
+KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}                              # its weight: the policy's pull to the warm start
 ROLLOUT=${ROLLOUT:-hf}                                           # hf | vllm
 
 export VERL_FILE_LOGGER_PATH=$METRICS_FILE
@@ -89,7 +90,7 @@ PRESET_ARGS=(
     actor_rollout_ref.actor.ppo_epochs=$PPO_EPOCHS
     actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=$MICRO_BATCH_PER_GPU
     actor_rollout_ref.actor.use_kl_loss=$USE_KL_LOSS
-    actor_rollout_ref.actor.kl_loss_coef=0.001
+    actor_rollout_ref.actor.kl_loss_coef=$KL_LOSS_COEF
     +actor_rollout_ref.actor.fsdp_config.mixed_precision.param_dtype=fp32
     +actor_rollout_ref.ref.fsdp_config.mixed_precision.param_dtype=fp32
     actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_PER_GPU
