@@ -139,6 +139,16 @@ def test_tiny_preset_derives_per_gpu_sizes_from_ngpus(tmp_path, ngpus):
     check_supported(OmegaConf.create(cfg))
 
 
+def test_tiny_preset_variables_of_the_reproductions_later_tries_reach_their_keys(tmp_path):
+    cfg = compose("tiny_cpu_laser", tmp_path, PPO_EPOCHS="16", SELF_REWARD_LOSS="bce", USE_KL_LOSS="True",
+                  KL_LOSS_COEF="1.0")  # fmt: skip
+    actor = cfg["actor_rollout_ref"]["actor"]
+    assert actor["ppo_epochs"] == 16 and actor["use_kl_loss"] is True and actor["kl_loss_coef"] == 1.0
+    assert cfg["laser"]["self_reward_loss"] == "bce"
+    default = compose("tiny_cpu_laser", tmp_path / "default")["actor_rollout_ref"]["actor"]
+    assert (default["ppo_epochs"], default["use_kl_loss"], default["kl_loss_coef"]) == (1, False, 0.001)
+
+
 def test_presets_do_no_work_when_sourced_and_read_alone():
     """Sourcing a preset only sets variables and defines prepare_inputs. A GRPO twin is its LaSeR file
     with LASER=False; a paper preset sets only its model, family and warm-up and sources the shared
