@@ -395,7 +395,14 @@ def evaluate(args) -> Path:
         f"evaluate: family {family.name} ({why}): c_ref {family.c_ref}, z_c {family.zc_token}, "
         f"evaluation prompt suffix {family.eval_suffix!r}"
     )
-    c_ref_mode, c_ref = resolve_c_ref(args.c_ref, family)
+    if args.self_reward_loss == "bce":  # the score is p(z_c) itself (core_algos.self_reward)
+        if args.c_ref == "exact":
+            raise EvalInputError("--c-ref exact with --self-reward-loss bce: p(z_c) reads no reference model")
+        c_ref_mode, c_ref = "unused", None
+        if args.c_ref is not None:
+            print(f"evaluate: --self-reward-loss bce scores p(z_c): --c-ref {args.c_ref} is not read")
+    else:
+        c_ref_mode, c_ref = resolve_c_ref(args.c_ref, family)
     if c_ref_mode == "exact" and not args.ref_model:
         raise EvalInputError("--c-ref exact needs --ref-model (the reference model whose z_c log-prob is subtracted)")
     stops = stop_token_ids(args.model, tokenizer)

@@ -325,6 +325,8 @@ def test_evaluate_input_errors(tmp_path, warm_models):
     base = ["--model", warm_models["base"], "--data", tmp_path / "ok.parquet", "--out-dir", tmp_path / "o"]
     no_ref = run_evaluate(*base, "--c-ref", "exact")
     assert no_ref.returncode == 2 and "--c-ref exact needs --ref-model" in no_ref.stderr
+    bce_exact = run_evaluate(*base, "--self-reward-loss", "bce", "--c-ref", "exact")
+    assert bce_exact.returncode == 2 and "p(z_c) reads no reference model" in bce_exact.stderr
     bad_chunk = run_evaluate(*base, "--chunk-size", "many")
     assert bad_chunk.returncode == 2 and "--chunk-size 'many'" in bad_chunk.stderr
 
