@@ -33,6 +33,8 @@ ALPHA=${ALPHA:-0.1}                       # paper
 BETA_V=${BETA_V:-1.0}                     # paper 0.1: 16 steps move log p(z_c) by about a nat
 SELF_REWARD_LOSS=${SELF_REWARD_LOSS:-mse} # mse (eq. 13, the paper's) | bce (eq. 16's cross-entropy on p(z_c))
 PPO_EPOCHS=${PPO_EPOCHS:-1}               # optimizer passes over each step's batch, both runs
+USE_KL_LOSS=${USE_KL_LOSS:-False}         # True: verl's KL loss to the warm start, both runs
+KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}       # its weight (docs/reproduction.md: 1.0 with 16 passes holds the policy)
 TAU=${TAU:-0.1}                           # paper
 STD_THRESHOLD=${STD_THRESHOLD:-0.1}       # paper
 SELF_REWARD_WARMUP=${SELF_REWARD_WARMUP:-4}
@@ -71,7 +73,7 @@ for run in grpo laser; do
         CKPT_DIR="$CKPT_ROOT/$run" SEED="$SEED" TOTAL_STEPS="$TOTAL_STEPS" SAVE_FREQ="$TOTAL_STEPS" LR="$LR"
         TRAIN_PROMPTS_PER_STEP="$TRAIN_PROMPTS_PER_STEP" N_RESPONSES="$N_RESPONSES"
         MAX_RESPONSE_LENGTH="$MAX_RESPONSE_LENGTH" ALPHA="$alpha" BETA_V="$BETA_V" TAU="$tau" C_REF=auto
-        SELF_REWARD_LOSS="$SELF_REWARD_LOSS" PPO_EPOCHS="$PPO_EPOCHS"
+        SELF_REWARD_LOSS="$SELF_REWARD_LOSS" PPO_EPOCHS="$PPO_EPOCHS" USE_KL_LOSS="$USE_KL_LOSS" KL_LOSS_COEF="$KL_LOSS_COEF"
         STD_THRESHOLD="$STD_THRESHOLD" REASONING_WARMUP=0 SELF_REWARD_WARMUP="$SELF_REWARD_WARMUP")
     printf '%s\n' "${run_env[@]}" "hydra overrides: $*" | same_options_as_before "$CKPT_ROOT/$run/repro_options.txt"
     if [ -d "$CKPT_ROOT/$run/global_step_$TOTAL_STEPS/actor/huggingface" ]; then
