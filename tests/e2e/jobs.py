@@ -21,6 +21,7 @@ import collections
 import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -231,9 +232,10 @@ def launch(workdir: Path, cluster: RayCluster, *hydra_args: str, **env_overrides
     return proc, env
 
 
-# What Ray's raylet prints into a run's log when its memory monitor killed workers of the run's cluster; the
-# run then usually waits on the dead workers until the timeout, so the wait ends as soon as the log says so
-RAY_MEMORY_KILL = "killed due to memory pressure"
+# What Ray's raylet prints into a run's log when its memory monitor killed workers of the run's cluster (it
+# prints the line with a count of 0 when workers only crashed otherwise, e.g. after the kill-and-resume's
+# kill); the run then usually waits on the dead workers until the timeout, so the wait ends at such a line
+RAY_MEMORY_KILL = re.compile(r"\b[1-9]\d* Workers \(tasks / actors\) killed due to memory pressure")
 
 
 def memory_available_gib() -> float:
@@ -257,7 +259,7 @@ def wait_for_run(proc: subprocess.Popen, workdir: Path) -> str:
     log = workdir / "run.log"
     try:
         while proc.poll() is None:
-            if RAY_MEMORY_KILL in log.read_text(errors="replace"):
+            if RAY_MEMORY_KILL.search(log.read_text(errors="replace")):
                 raise end_run(proc, workdir, f"lost workers to Ray's memory monitor ({memory_available_gib():.1f} "
                               "GiB available now): the machine ran short of memory") from None  # fmt: skip
             if time.monotonic() > deadline:
@@ -292,7 +294,7 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
                 break
             if proc.poll() is not None:
                 break
-            if RAY_MEMORY_KILL in (workdir / "run.log").read_text(errors="replace"):
+            if RAY_MEMORY_KILL.search((workdir / "run.log").read_text(errors="replace")):
                 raise end_run(proc, workdir, "lost workers to Ray's memory monitor") from None
             time.sleep(0.5)
         proc.wait(timeout=60)

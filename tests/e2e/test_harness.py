@@ -36,6 +36,12 @@ def test_a_run_past_its_time_is_killed(tmp_path, monkeypatch):
     assert proc.returncode is not None and "started" in str(failure.value)
 
 
+def test_a_crash_count_without_memory_kills_does_not_end_a_run(tmp_path):
+    line = "(raylet) 0 Workers (tasks / actors) killed due to memory pressure (OOM), 3 Workers crashed due to other"
+    proc = start(tmp_path, f"echo '{line}'; sleep 3; echo done")
+    assert jobs.wait_for_run(proc, tmp_path).endswith("done\n") and proc.returncode == 0
+
+
 def test_a_finished_run_returns_its_log(tmp_path):
     proc = start(tmp_path, "echo done")
     assert jobs.wait_for_run(proc, tmp_path).strip() == "done" and proc.returncode == 0
