@@ -61,6 +61,7 @@ def test_lanes_hold_memory_shares_in_the_order_asked(monkeypatch):
     import threading
 
     monkeypatch.setattr(jobs, "RayCluster", NoCluster)
+    monkeypatch.setattr(jobs, "TIMELINE", None)  # the session's own timeline is not this test's
     monkeypatch.setattr(jobs, "MEMORY_SHARES", {"big": 3})
     monkeypatch.setattr(jobs, "MEMORY_CAPACITY", 4)
     lock, running, events = threading.Lock(), {}, []
