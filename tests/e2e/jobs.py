@@ -251,6 +251,13 @@ def end_run(proc: subprocess.Popen, workdir: Path, why: str) -> AssertionError:
     return AssertionError(f"run_laser.sh {why}; log tail:\n{tail}")
 
 
+def end_if_starved(proc: subprocess.Popen, workdir: Path) -> None:
+    """Ends the run and fails if its log says Ray killed its workers for memory (RAY_MEMORY_KILL)."""
+    if RAY_MEMORY_KILL.search((workdir / "run.log").read_text(errors="replace")):
+        raise end_run(proc, workdir, f"lost workers to Ray's memory monitor ({memory_available_gib():.1f} "
+                      "GiB available now): the machine ran short of memory")  # fmt: skip
+
+
 def wait_for_run(proc: subprocess.Popen, workdir: Path) -> str:
     """Waits for a run launched in ``workdir`` and returns its log. A run past RUN_TIMEOUT_S, or one whose
     workers Ray killed for memory (RAY_MEMORY_KILL), is killed (its whole process group) and fails with its
@@ -259,9 +266,7 @@ def wait_for_run(proc: subprocess.Popen, workdir: Path) -> str:
     log = workdir / "run.log"
     try:
         while proc.poll() is None:
-            if RAY_MEMORY_KILL.search(log.read_text(errors="replace")):
-                raise end_run(proc, workdir, f"lost workers to Ray's memory monitor ({memory_available_gib():.1f} "
-                              "GiB available now): the machine ran short of memory") from None  # fmt: skip
+            end_if_starved(proc, workdir)
             if time.monotonic() > deadline:
                 raise end_run(proc, workdir, f"ran past {RUN_TIMEOUT_S} s (LASER_E2E_RUN_TIMEOUT)") from None
             time.sleep(2)
@@ -294,8 +299,7 @@ def run_and_kill_after_checkpoint(workdir: Path, cluster: RayCluster, step: int,
                 break
             if proc.poll() is not None:
                 break
-            if RAY_MEMORY_KILL.search((workdir / "run.log").read_text(errors="replace")):
-                raise end_run(proc, workdir, "lost workers to Ray's memory monitor") from None
+            end_if_starved(proc, workdir)
             time.sleep(0.5)
         proc.wait(timeout=60)
     finally:
